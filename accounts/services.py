@@ -1,0 +1,164 @@
+"""Account writes: registration, login with throttling, refresh-token rotation, logout."""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_ratelimit.core import get_usage
+
+from accounts.models import RefreshToken, User
+from accounts.tokens import access_token_issue, opaque_token
+
+logger = logging.getLogger(__name__)
+
+LOGIN_FAILED = "Invalid username or password."
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for this username or address."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"Too many failed login attempts. Try again in {retry_after_s} s.")
+        self.retry_after_s = retry_after_s
+
+
+class InvalidRefreshToken(Exception):
+    """Unknown, expired, revoked or reused refresh token. Clients see one message."""
+
+    message = "Invalid refresh token."
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_in_s: int
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_register(*, username: str, password: str, email: str = "") -> User:
+    """Create a user after Django's password validation; the password is hashed with argon2."""
+    user = User(username=username, email=email)
+    errors: dict[str, list[str]] = {}
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def _throttle_keys(username: str, client_ip: str) -> list[tuple[str, str]]:
+    return [("login-user", username.casefold()), ("login-ip", client_ip)]
+
+
+def _failures(group: str, value: str, *, increment: bool) -> dict[str, int] | None:
+    usage: dict[str, int] | None = get_usage(
+        None,
+        group=group,
+        key=lambda _group, _request: value,
+        rate=settings.LOGIN_FAILURE_RATE,
+        increment=increment,
+    )
+    return usage
+
+
+def _check_throttle(username: str, client_ip: str) -> None:
+    for group, value in _throttle_keys(username, client_ip):
+        usage = _failures(group, value, increment=False)
+        if usage and usage["count"] >= usage["limit"]:
+            raise LoginThrottled(retry_after_s=max(1, int(usage["time_left"])))
+
+
+def _record_failure(username: str, client_ip: str) -> None:
+    for group, value in _throttle_keys(username, client_ip):
+        _failures(group, value, increment=True)
+
+
+def _issue_pair(user: User, *, family: object | None = None) -> TokenPair:
+    now = datetime.now(tz=UTC)
+    access, expires_at = access_token_issue(user_id=user.pk, now=now)
+    refresh = opaque_token()
+    fields: dict[str, object] = {
+        "user": user,
+        "token_hash": _hash(refresh),
+        "expires_at": now + settings.JWT_REFRESH_TOKEN_LIFETIME,
+    }
+    if family is not None:
+        fields["family"] = family
+    RefreshToken.objects.create(**fields)
+    return TokenPair(
+        user=user,
+        access_token=access,
+        refresh_token=refresh,
+        expires_in_s=int((expires_at - now).total_seconds()),
+    )
+
+
+def user_login(*, username: str, password: str, client_ip: str) -> TokenPair:
+    """Check credentials under a per-username and per-address failure limit; issue tokens.
+
+    Every failure answers with the same message, whether the user exists or not.
+    """
+    _check_throttle(username, client_ip)
+    user = authenticate(username=username, password=password)
+    if user is None or not isinstance(user, User):
+        _record_failure(username, client_ip)
+        logger.info("login failed for %r from %s", username, client_ip)
+        raise ValidationError(LOGIN_FAILED, code="invalid_credentials")
+    return _issue_pair(user)
+
+
+def refresh_token_rotate(*, refresh_token: str) -> TokenPair:
+    """Exchange a refresh token for a new pair; a reused token revokes its whole family."""
+    now = datetime.now(tz=UTC)
+    with transaction.atomic():
+        token = (
+            RefreshToken.objects.select_for_update()
+            .select_related("user")
+            .filter(token_hash=_hash(refresh_token))
+            .first()
+        )
+        if token is None or token.revoked_at is not None or token.expires_at <= now:
+            pass
+        elif token.rotated_at is not None:
+            # A rotated token came back: someone holds a copy. Revoke the whole family; the
+            # revocation commits before the error below.
+            RefreshToken.objects.filter(family=token.family, revoked_at__isnull=True).update(
+                revoked_at=now
+            )
+            logger.warning(
+                "refresh token reuse for user %s: family %s revoked", token.user_id, token.family
+            )
+        elif token.user.is_active:
+            token.rotated_at = now
+            token.save(update_fields=["rotated_at"])
+            return _issue_pair(token.user, family=token.family)
+    raise InvalidRefreshToken()
+
+
+def user_logout(*, refresh_token: str) -> bool:
+    """Revoke the family of ``refresh_token``. Unknown tokens are ignored (idempotent)."""
+    token = RefreshToken.objects.filter(token_hash=_hash(refresh_token)).first()
+    if token is None:
+        return False
+    RefreshToken.objects.filter(family=token.family, revoked_at__isnull=True).update(
+        revoked_at=datetime.now(tz=UTC)
+    )
+    return True

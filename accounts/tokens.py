@@ -1,0 +1,80 @@
+"""JWT access tokens: HS256 pinned, every registered claim required, iss/aud checked."""
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import jwt
+from django.conf import settings
+
+ALGORITHM = "HS256"
+ACCESS_TOKEN_TYPE = "access"
+_REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "typ"]
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, or not ours. Clients see one message."""
+
+    def __init__(self, reason: str = "Invalid or expired token.") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    expires_at: datetime
+    jti: str
+
+
+def _jwt() -> jwt.PyJWT:
+    return jwt.PyJWT(options={"enforce_minimum_key_length": True})
+
+
+def access_token_issue(*, user_id: int, now: datetime | None = None) -> tuple[str, datetime]:
+    """Sign an access token for ``user_id``; return it with its expiry."""
+    issued_at = now or datetime.now(tz=UTC)
+    expires_at = issued_at + settings.JWT_ACCESS_TOKEN_LIFETIME
+    payload = {
+        "sub": str(user_id),
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": expires_at,
+        "iss": settings.JWT_ISSUER,
+        "aud": settings.JWT_AUDIENCE,
+        "jti": uuid.uuid4().hex,
+        "typ": ACCESS_TOKEN_TYPE,
+    }
+    token = _jwt().encode(payload, settings.JWT_SIGNING_KEY, algorithm=ALGORITHM)
+    return token, expires_at
+
+
+def access_token_decode(token: str) -> AccessClaims:
+    """Verify an access token and return its claims, or raise :class:`InvalidToken`."""
+    try:
+        claims = _jwt().decode(
+            token,
+            settings.JWT_SIGNING_KEY,
+            algorithms=[ALGORITHM],
+            audience=settings.JWT_AUDIENCE,
+            issuer=settings.JWT_ISSUER,
+            options={"require": _REQUIRED_CLAIMS, "verify_signature": True},
+            leeway=5,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("Token expired.") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken() from exc
+    if claims.get("typ") != ACCESS_TOKEN_TYPE or not str(claims["sub"]).isdigit():
+        raise InvalidToken()
+    return AccessClaims(
+        user_id=int(claims["sub"]),
+        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+        jti=claims["jti"],
+    )
+
+
+def opaque_token() -> str:
+    """A high-entropy random token (refresh tokens, device API keys)."""
+    return secrets.token_urlsafe(32)

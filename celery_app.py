@@ -1,0 +1,34 @@
+"""The Celery app: Redis broker, a ``sim`` queue for the farm, a ``default`` queue for the rest."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("gridtwin")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# One hour is Redis' default visibility timeout: a task running longer would be delivered
+# twice. Keep it well above the longest task, and the same in all three places.
+_VISIBILITY_TIMEOUT_S = 6 * 3600
+app.conf.update(
+    task_queues=(Queue("default"), Queue("sim")),
+    task_default_queue="default",
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_time_limit=600,
+    task_soft_time_limit=540,
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={"visibility_timeout": _VISIBILITY_TIMEOUT_S},
+    result_backend_transport_options={"visibility_timeout": _VISIBILITY_TIMEOUT_S},
+    visibility_timeout=_VISIBILITY_TIMEOUT_S,
+    result_expires=3600,
+    beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+    timezone="UTC",
+    enable_utc=True,
+)
+app.autodiscover_tasks()

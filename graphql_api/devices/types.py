@@ -1,0 +1,132 @@
+"""GraphQL types of homes and devices: ``Device`` is an interface, each kind its own type."""
+
+from datetime import datetime, time
+
+import strawberry
+import strawberry_django
+from strawberry import auto
+from strawberry.types import Info
+
+from devices import models
+from graphql_api.devices.loaders import devices_by_home
+
+# strawberry.enum registers the model's own TextChoices (it returns the same class).
+DeviceKind = models.DeviceKind
+DeviceSource = models.DeviceSource
+DeviceStatus = models.DeviceStatus
+EvMode = models.EvMode
+for _choices in (DeviceKind, DeviceSource, DeviceStatus, EvMode):
+    strawberry.enum(_choices, name=_choices.__name__)
+
+
+@strawberry_django.type(models.Home, name="Home")
+class HomeType:
+    id: auto
+    name: auto
+    latitude: auto
+    longitude: auto
+    timezone: auto
+    base_load_w: auto
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field(description="Devices of this home, oldest first.")
+    async def devices(self, info: Info) -> list["DeviceInterface"]:
+        return await devices_by_home(info).load(self.id)  # type: ignore[attr-defined]
+
+
+@strawberry_django.interface(models.Device, name="Device")
+class DeviceInterface:
+    id: auto
+    name: auto
+    kind: DeviceKind
+    source: DeviceSource
+    status: DeviceStatus
+    created_at: datetime
+    updated_at: datetime
+    last_seen_at: datetime | None
+    home_id: strawberry.ID = strawberry_django.field(field_name="home_id")
+
+
+@strawberry_django.type(models.SolarPanel, name="SolarPanel")
+class SolarPanelType(DeviceInterface):
+    panel_area_m2: auto
+    efficiency: auto
+    rated_power_w: auto
+    tilt_deg: auto
+    azimuth_deg: auto
+
+
+@strawberry_django.type(models.Generator, name="Generator")
+class GeneratorType(DeviceInterface):
+    rated_power_w: auto
+    running: auto
+
+
+@strawberry_django.type(models.Battery, name="Battery")
+class BatteryType(DeviceInterface):
+    capacity_wh: auto
+    max_charge_w: auto
+    max_discharge_w: auto
+    round_trip_efficiency: auto
+    min_soc: auto
+
+
+@strawberry_django.type(models.ElectricVehicle, name="ElectricVehicle")
+class ElectricVehicleType(DeviceInterface):
+    battery_capacity_wh: auto
+    max_charge_w: auto
+    max_discharge_w: auto
+    mode: EvMode
+    target_soc: auto
+    reserve_soc: auto
+    driving_wh_per_hour: auto
+    away_days: auto
+    departure_time: time
+    arrival_time: time
+
+
+@strawberry_django.type(models.Heater, name="Heater")
+class HeaterType(DeviceInterface):
+    rated_power_w: auto
+    setpoint_c: auto
+
+
+@strawberry_django.type(models.AirConditioner, name="AirConditioner")
+class AirConditionerType(DeviceInterface):
+    rated_power_w: auto
+    setpoint_c: auto
+
+
+@strawberry_django.type(models.EnergyMeter, name="EnergyMeter")
+class EnergyMeterType(DeviceInterface):
+    reporting_interval_s: auto
+    voltage_v: auto
+    current_a: auto
+    power_w: auto
+    energy_wh: auto
+    frequency_hz: auto
+    power_factor: auto
+
+
+DEVICE_TYPES: tuple[type, ...] = (
+    SolarPanelType,
+    GeneratorType,
+    BatteryType,
+    ElectricVehicleType,
+    HeaterType,
+    AirConditionerType,
+    EnergyMeterType,
+)
+
+
+@strawberry.type(name="PageInfo")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(name="DeviceEdge")
+class DeviceEdge:
+    cursor: str
+    node: DeviceInterface
