@@ -2,12 +2,12 @@
 
 Keys (ARCHITECTURE.md, "Live state in Redis"), each value an orjson-encoded object:
 
-``device:{id}:current``   ``power_w``, ``status``, ``ts`` (epoch seconds) + per-kind extras; TTL 2×tick
-``device:{id}:storage``   ``capacity_wh``, ``level_wh``, ``flow_w``, ``ts`` (battery, EV); TTL 2×tick
+``device:{id}:current``   ``power_w``, ``status``, ``ts`` (epoch s) + per-kind extras; TTL 2 ticks
+``device:{id}:storage``   ``capacity_wh``, ``level_wh``, ``flow_w``, ``ts`` (storage); TTL 2 ticks
 ``device:{id}:window``    list of the last 60 telemetry readings, newest first (physical devices)
 ``home:{id}:stats``       ``production_w``, ``consumption_w``, ``storage_flow_w``,
-                          ``net_grid_flow_w``, ``self_sufficiency``, ``ts`` …; TTL 2×tick
-``user:{id}:energy_stats`` the same summed over the user's homes; TTL 2×tick
+                          ``net_grid_flow_w``, ``self_sufficiency``, ``ts`` …; TTL 2 ticks
+``user:{id}:energy_stats`` the same summed over the user's homes; TTL 2 ticks
 
 Sign convention: ``net_grid_flow_w = consumption_w + storage_flow_w - production_w``; > 0 imports.
 ``storage_flow_w`` > 0 charges. A value whose ``ts`` is older than one tick is *stale*.
