@@ -38,7 +38,12 @@ _PROTECTED_DEVICE_FIELDS = frozenset(
 
 def not_found(field: str, what: str) -> ValidationError:
     """The one error for "missing" and "not yours" alike."""
-    return ValidationError({field: f"{what} not found."}, code="not_found")
+    return field_error(field, f"{what} not found.", code="not_found")
+
+
+def field_error(field: str, message: str, *, code: str) -> ValidationError:
+    """A ValidationError on one field that keeps its code (a dict of plain strings loses it)."""
+    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def _apply(
@@ -47,7 +52,7 @@ def _apply(
     changed = []
     for name, value in fields.items():
         if name not in allowed:
-            raise ValidationError({name: "This field cannot be set."}, code="not_settable")
+            raise field_error(name, "This field cannot be set.", code="not_settable")
         if getattr(instance, name) != value:
             setattr(instance, name, value)
             changed.append(name)
@@ -147,7 +152,7 @@ def electric_vehicle_set_mode(
 ) -> ElectricVehicle:
     device = _device_for_update(user_id=user_id, device_id=device_id)
     if not isinstance(device, ElectricVehicle):
-        raise ValidationError({"device_id": "Not an electric vehicle."}, code="wrong_kind")
+        raise field_error("device_id", "Not an electric vehicle.", code="wrong_kind")
     if device.mode != mode:
         device.mode = mode
         device.full_clean()

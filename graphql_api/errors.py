@@ -24,8 +24,8 @@ class Unauthenticated(PublicError):
 def should_mask_error(error: GraphQLError) -> bool:
     """Keep validation errors and PublicErrors; mask everything that escaped a resolver."""
     original = error.original_error
-    if original is None:
-        return False
+    if original is None or isinstance(original, GraphQLError):
+        return False  # parse, validation and variable-coercion errors speak of the request
     if isinstance(original, PublicError):
         error.extensions = {**(error.extensions or {}), **original.extensions}
         return False

@@ -16,11 +16,14 @@ from tests.accounts.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _clean_redis() -> Iterator[None]:
-    """Each test starts with empty test databases in the real Redis."""
-    for url in (settings.REDIS_STATE_URL,):
-        redis.Redis.from_url(url).flushdb()
-    cache.clear()
+def _clean_redis(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each database test starts with an empty live-state database in the real Redis.
+
+    Pure unit tests (physics, firmware) need no server and are left alone.
+    """
+    if request.node.get_closest_marker("django_db") or "redis_state" in request.fixturenames:
+        redis.Redis.from_url(settings.REDIS_STATE_URL).flushdb()
+        cache.clear()
     yield
 
 

@@ -4,7 +4,7 @@ from factory.django import DjangoModelFactory
 from accounts.models import User
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)

@@ -1,4 +1,5 @@
 from datetime import time
+from typing import Any
 
 import factory
 from factory.django import DjangoModelFactory
@@ -16,7 +17,7 @@ from devices.models import (
 from tests.accounts.factories import UserFactory
 
 
-class HomeFactory(DjangoModelFactory):
+class HomeFactory(DjangoModelFactory[Home]):
     class Meta:
         model = Home
 
@@ -28,7 +29,7 @@ class HomeFactory(DjangoModelFactory):
     base_load_w = 400.0
 
 
-class DeviceFactory(DjangoModelFactory):
+class DeviceFactory(DjangoModelFactory[Any]):
     home = factory.SubFactory(HomeFactory)
     name = factory.Sequence(lambda n: f"Device {n}")
 
