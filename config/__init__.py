@@ -1,5 +1,5 @@
-"""Project configuration. Importing it loads the Celery app so that @shared_task binds to it."""
+"""Project configuration: settings, URLs, ASGI/WSGI entry points and local launchers.
 
-from celery_app import app as celery_app
-
-__all__ = ["celery_app"]
+Importing this package has no side effects; the Celery app is loaded by
+``devices.apps.DevicesConfig.ready`` once Django has chosen its settings.
+"""

@@ -12,8 +12,6 @@ from graphql_api.schema import schema
 
 
 class GraphQLView(AsyncGraphQLView[Context, None]):
-    allow_queries_via_get = False
-
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:
         return context_for_request(request, response)
 
@@ -21,5 +19,9 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
 # CSRF does not apply: the API authenticates only by the Authorization header, which a
 # cross-site form cannot set; no cookie session is ever accepted here.
 graphql_view: Any = csrf_exempt(
-    GraphQLView.as_view(schema=schema, graphql_ide="graphiql" if settings.GRAPHIQL else None)
+    GraphQLView.as_view(
+        schema=schema,
+        graphql_ide="graphiql" if settings.GRAPHIQL else None,
+        allow_queries_via_get=False,  # POST only: queries never land in URLs and logs
+    )
 )

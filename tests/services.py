@@ -65,6 +65,8 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         if command[0] == "pytest":
+            # Never run the suite under whatever settings the shell happens to export.
+            os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
             command = [sys.executable, "-m", "pytest", *command[1:]]
         elif command[0] == "python":
             command = [sys.executable, *command[1:]]

@@ -1,0 +1,1 @@
+"""Reproducible benchmarks; each module prints its figures (python -m bench.NAME)."""

@@ -1,0 +1,32 @@
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from devices.models import Device, DeviceKind, Home
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_is_idempotent_and_covers_every_kind() -> None:
+    call_command("seed_demo")
+    call_command("seed_demo")
+    user = User.objects.get(username="demo")
+    assert user.check_password("gridtwin-demo")
+    homes = Home.objects.filter(owner=user)
+    assert homes.count() == 2
+    assert len({h.timezone for h in homes}) == 2
+    kinds = set(Device.objects.filter(home__owner=user).values_list("kind", flat=True))
+    assert kinds == set(DeviceKind)
+    first_count = Device.objects.count()
+    call_command("seed_demo")
+    assert Device.objects.count() == first_count
+
+
+def test_seed_demo_restores_a_changed_password() -> None:
+    call_command("seed_demo")
+    user = User.objects.get(username="demo")
+    user.set_password("something-else-entirely")
+    user.save()
+    call_command("seed_demo")
+    user.refresh_from_db()
+    assert user.check_password("gridtwin-demo")
