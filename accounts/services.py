@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -91,7 +92,7 @@ def _record_failure(username: str, client_ip: str) -> None:
         _failures(group, value, increment=True)
 
 
-def _issue_pair(user: User, *, family: object | None = None) -> TokenPair:
+def _issue_pair(user: User, *, family: uuid.UUID | None = None) -> TokenPair:
     now = datetime.now(tz=UTC)
     access, expires_at = access_token_issue(user_id=user.pk, now=now)
     refresh = opaque_token()

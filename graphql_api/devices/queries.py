@@ -22,7 +22,7 @@ from graphql_api.devices.types import (
     HomeType,
     PageInfo,
 )
-from graphql_api.errors import PublicError
+from graphql_api.errors import PublicError, Unauthenticated
 
 _CURSOR_PREFIX = "device:"
 
@@ -76,7 +76,10 @@ def _page(queryset: QuerySet[Device], first: int, after: str | None) -> DeviceCo
 class DeviceQuery:
     @strawberry_django.field(description="The caller.")
     def me(self, info: Info) -> UserType:
-        return User.objects.get(pk=current_user_id(info))  # type: ignore[return-value]
+        user = User.objects.filter(pk=current_user_id(info), is_active=True).first()
+        if user is None:  # deleted or deactivated since the token was issued
+            raise Unauthenticated("Authentication required.")
+        return user  # type: ignore[return-value]
 
     @strawberry_django.field(description="The caller's homes.")
     def homes(self, info: Info) -> list[HomeType]:

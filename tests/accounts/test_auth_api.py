@@ -181,3 +181,9 @@ def test_no_token_is_unauthenticated(anon: GraphQLClient) -> None:
     result = anon(ME)
     assert error_code(result) == "UNAUTHENTICATED"
     assert result["errors"][0]["message"] == "Authentication required."
+
+
+def test_token_of_a_deactivated_user_no_longer_reads_me(gql: GraphQLClient, user: User) -> None:
+    assert gql(ME)["data"]["me"]["username"] == "alice"
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert error_code(gql(ME)) == "UNAUTHENTICATED"
