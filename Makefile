@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& echo $$p && break; done)
 
-.PHONY: run test lint typecheck pytest install install-dev bench-api bench-physics clean
+.PHONY: run test lint typecheck pytest install install-dev bench-api bench-physics bench-farm bench-stats bench-ingest bench-live clean
 
 $(VENV)/bin/python:
 	@if [ -z "$(PYTHON)" ]; then echo "gridtwin needs Python 3.11 or newer on PATH." >&2; exit 1; fi
@@ -46,6 +46,18 @@ bench-api: install-dev
 
 bench-physics: install-dev
 	$(PY) -m bench.physics
+
+bench-ingest: install-dev
+	$(PY) -m tests.services -- python -m bench.ingest
+
+bench-farm: install-dev
+	$(PY) -m tests.services -- python -m bench.farm
+
+bench-stats: install-dev
+	$(PY) -m tests.services -- python -m bench.stats
+
+bench-live: install-dev
+	$(PY) -m tests.services -- python -m bench.live
 
 clean:
 	rm -rf $(VENV) gridtwin.sqlite3 .mypy_cache .ruff_cache .pytest_cache

@@ -1,5 +1,6 @@
 """Homes and the device tree (multi-table inheritance, one child table per kind)."""
 
+import uuid
 from datetime import time
 
 from django.conf import settings
@@ -322,3 +323,164 @@ DEVICE_MODELS: dict[DeviceKind, type[Device]] = {
         EnergyMeter,
     )
 }
+
+
+# --- Real hardware: readings, hourly rollups, commands, alerts -------------------------------
+
+
+class Reading(models.Model):
+    """One telemetry reading of a physical device, kept ``READINGS_RETENTION_DAYS``.
+
+    ``(device, measured_at)`` is unique and is the index for per-device time ranges; ``seq``
+    (the device's sequence number) is unique per device when given. A re-sent batch conflicts
+    on either and stores nothing twice.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="readings")
+    measured_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    seq = models.BigIntegerField(null=True, blank=True)
+    voltage_v = models.FloatField()
+    current_a = models.FloatField()
+    power_w = models.FloatField()
+    energy_wh = models.FloatField()
+    frequency_hz = models.FloatField()
+    power_factor = models.FloatField()
+
+    class Meta:
+        ordering = ["device", "measured_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "measured_at"], name="reading_device_time"),
+            models.UniqueConstraint(
+                fields=["device", "seq"], condition=Q(seq__isnull=False), name="reading_device_seq"
+            ),
+        ]
+
+
+class ReadingHourly(models.Model):
+    """An hour of a device's readings; kept for good."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="hourly_readings")
+    hour = models.DateTimeField(help_text="Start of the hour, UTC.")
+    energy_wh = models.FloatField(help_text="Energy counted by the meter in this hour. [Wh]")
+    avg_power_w = models.FloatField()
+    min_power_w = models.FloatField()
+    max_power_w = models.FloatField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["device", "hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "hour"], name="reading_hourly_device_hour"),
+        ]
+
+
+class CommandStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+class DeviceCommand(models.Model):
+    """A command to a device: pending → sent → acknowledged | failed | expired."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="commands")
+    command = models.CharField(max_length=64)
+    args = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=12, choices=CommandStatus.choices, default=CommandStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["device", "status"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
+
+
+class AlertKind(models.TextChoices):
+    POWER_HIGH = "power_high", "Power above the limit"
+    VOLTAGE_OUT_OF_RANGE = "voltage_out_of_range", "Voltage out of range"
+    BATTERY_LOW = "battery_low", "Battery low"
+    OFFLINE = "offline", "Device offline"
+
+
+class AlertSeverity(models.TextChoices):
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class AlertRule(models.Model):
+    """Per-device thresholds; a null limit is not checked."""
+
+    device = models.OneToOneField(Device, on_delete=models.CASCADE, related_name="alert_rule")
+    power_max_w = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    voltage_min_v = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    voltage_max_v = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    battery_min_soc = models.FloatField(null=True, blank=True, validators=[validate_fraction])
+    offline = models.BooleanField(default=True, help_text="Alert when the device goes silent.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def clean(self) -> None:
+        if (
+            self.voltage_min_v is not None
+            and self.voltage_max_v is not None
+            and self.voltage_min_v >= self.voltage_max_v
+        ):
+            raise ValidationError({"voltage_max_v": "Must be above the minimum voltage."})
+
+
+class Alert(models.Model):
+    """Raised once while a condition lasts; resolved when it clears (or by the owner)."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=24, choices=AlertKind.choices)
+    severity = models.CharField(
+        max_length=10, choices=AlertSeverity.choices, default=AlertSeverity.WARNING
+    )
+    message = models.CharField(max_length=240)
+    value = models.FloatField(null=True, blank=True)
+    raised_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "kind"],
+                condition=Q(resolved_at__isnull=True),
+                name="alert_one_open_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["device", "resolved_at"])]
+
+
+class HomeEnergyHistory(models.Model):
+    """Energy of one home over one simulation tick, written once by the farm. [Wh]"""
+
+    home = models.ForeignKey(Home, on_delete=models.CASCADE, related_name="energy_history")
+    tick_at = models.DateTimeField(help_text="End of the tick the energies cover (UTC).")
+    production_wh = models.FloatField()
+    consumption_wh = models.FloatField()
+    import_wh = models.FloatField()
+    export_wh = models.FloatField()
+    charge_wh = models.FloatField()
+    discharge_wh = models.FloatField()
+
+    class Meta:
+        verbose_name_plural = "home energy history"
+        constraints = [
+            models.UniqueConstraint(fields=["home", "tick_at"], name="history_home_tick_unique"),
+        ]

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from devices.models import Device, DeviceKind, Home
+from devices.models import Alert, Device, DeviceKind, Home
 
 
 def home_list(*, user_id: int) -> QuerySet[Home]:
@@ -42,6 +42,12 @@ def device_get(*, user_id: int, device_id: int | str) -> Device:
     """The user's device ``device_id`` as its concrete kind; ``Device.DoesNotExist`` otherwise."""
     device: Device = device_list(user_id=user_id).get(pk=_as_pk(device_id, Device))
     return device
+
+
+def alert_list_open(*, user_id: int) -> QuerySet[Alert]:
+    """The user's unresolved alerts, oldest first."""
+    alerts = Alert.objects.filter(device__home__owner_id=user_id, resolved_at__isnull=True)
+    return alerts.order_by("raised_at", "id")
 
 
 def _as_pk(value: int | str, model: type[Home] | type[Device]) -> int:

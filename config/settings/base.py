@@ -62,7 +62,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'gridtwin.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# 0 under ASGI: a persistent connection is kept per request thread and they pile up.
+# Put PgBouncer in front for pooling in production.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # web, worker and beat share the file: wait for locks, write-ahead log for concurrency.
@@ -124,6 +126,11 @@ CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="REMOTE_ADDR")
 
 # The simulation tick.
 TICK_SECONDS = env.int("TICK_SECONDS", default=60)
+# The farm: homes per simulate_shard task, ticks between PostgreSQL checkpoints of storage
+# levels, and the seed of the deterministic draws (clouds, generator jitter).
+SIM_SHARD_HOMES = env.int("SIM_SHARD_HOMES", default=1000)
+SIM_CHECKPOINT_TICKS = env.int("SIM_CHECKPOINT_TICKS", default=5)
+SIM_SEED = env.int("SIM_SEED", default=1)
 
 # GraphQL guards.
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
@@ -146,3 +153,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Real hardware: device keys, telemetry ingest (HTTP and MQTT), commands, alerts.
+MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")
+# Device API keys are stored as HMAC-SHA256(secret, key), the secret being DEVICE_KEY_SECRET or,
+# when empty, SECRET_KEY; changing it voids every key.
+DEVICE_KEY_SECRET = env.str("DEVICE_KEY_SECRET", default="")
+TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=256 * 1024)
+TELEMETRY_MAX_BATCH = env.int("TELEMETRY_MAX_BATCH", default=1000)
+TELEMETRY_RATE = env.str("TELEMETRY_RATE", default="120/m")  # HTTP requests per device
+TELEMETRY_CLOCK_SKEW_S = env.int("TELEMETRY_CLOCK_SKEW_S", default=30)
+TELEMETRY_MAX_AGE_S = env.int("TELEMETRY_MAX_AGE_S", default=7 * 24 * 3600)
+READINGS_RETENTION_DAYS = env.int("READINGS_RETENTION_DAYS", default=30)
+COMMAND_TTL_S = env.int("COMMAND_TTL_S", default=3600)
+COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
+COMMAND_RETRY_BASE_S = env.int("COMMAND_RETRY_BASE_S", default=10)
+MQTT_TOPIC_PREFIX = env.str("MQTT_TOPIC_PREFIX", default="gridtwin/devices")

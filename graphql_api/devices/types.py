@@ -8,7 +8,9 @@ from strawberry import auto
 from strawberry.types import Info
 
 from devices import models
+from graphql_api.devices.live_types import DeviceState
 from graphql_api.devices.loaders import devices_by_home
+from graphql_api.devices.stats import device_live_loader
 
 # strawberry.enum registers the model's own TextChoices (it returns the same class).
 DeviceKind = models.DeviceKind
@@ -46,6 +48,10 @@ class DeviceInterface:
     updated_at: datetime
     last_seen_at: datetime | None
     home_id: strawberry.ID = strawberry_django.field(field_name="home_id")
+
+    @strawberry.field(description="Live state; null values with stale: true when there is none.")
+    async def live(self, info: Info) -> DeviceState:
+        return await device_live_loader(info).load(self.pk)  # type: ignore[attr-defined]
 
 
 @strawberry_django.type(models.SolarPanel, name="SolarPanel")

@@ -76,3 +76,17 @@ def test_every_device_model_has_a_graphql_type() -> None:
     sdl = schema.as_str()
     for model in DEVICE_MODELS.values():
         assert f"type {model.__name__} implements Device" in sdl
+
+
+def test_repeated_documents_hit_the_validation_cache(gql: GraphQLClient) -> None:
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cached_validate = _get_validate_cache(512)
+    document = "{ homes { id name } }"
+    gql(document)
+    before = cached_validate.cache_info()
+    for _ in range(3):
+        gql(document)
+    after = cached_validate.cache_info()
+    assert after.hits - before.hits == 3
+    assert after.misses == before.misses

@@ -1,0 +1,141 @@
+"""`make bench-farm`: real ticks through a real Celery worker, Redis and PostgreSQL.
+
+For each population size (default 10,000, 100,000 and 1,000,000 devices, 50 per home) the
+population is seeded with ``seed_farm`` into its own database (``gridtwin_bench_farm``), the
+live-state Redis database is flushed, and ``--ticks`` ticks run one after another through a
+Celery worker (prefork, concurrency 2) exactly as beat would start them. The first tick of
+each size is cold (parameters loaded from PostgreSQL) and a checkpoint tick; the next are
+warm (parameter cache hits). Prints per tick: wall time from start to the end of finalize,
+devices/s, and the seconds spent per phase (summed over shards, so over both processes), then
+Redis memory per device (INFO memory around the first tick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from bench.common import ROOT, bench_env, fresh_database, manage
+
+DATABASE = "gridtwin_bench_farm"
+START = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
+
+
+def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--queues",
+         "default,sim", "--concurrency", str(concurrency), "--pool", "prefork",
+         "--without-heartbeat", "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+
+
+def run_tick(tick_at: datetime, timeout_s: float = 600) -> dict[str, float]:
+    from devices import farm, state
+
+    conn = state.client()
+    key = state.farm_timing_key(int(tick_at.timestamp()))
+    conn.delete(key)
+    started = time.time()
+    outcome = farm.tick_run(tick_at=tick_at)
+    if outcome != "started":
+        raise RuntimeError(f"tick {tick_at} not started: {outcome}")
+    deadline = time.monotonic() + timeout_s
+    while not conn.hexists(key, "finished_at"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"tick {tick_at} did not finish in {timeout_s}s")
+        time.sleep(0.02)
+    timing = {k.decode(): float(v) for k, v in conn.hgetall(key).items()}
+    timing["wall_s"] = timing["finished_at"] - started
+    return timing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--devices-per-home", type=int, default=50)
+    parser.add_argument("--ticks", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--shard-homes", type=int, default=0, help="SIM_SHARD_HOMES override")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    per_home = args.devices_per_home
+
+    database_url = fresh_database(DATABASE)
+    extra = {"SIM_SHARD_HOMES": str(args.shard_homes)} if args.shard_homes else {}
+    env = bench_env(database_url, **extra)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from devices import state
+    from devices.models import Device
+
+    worker = start_worker(env, args.concurrency)
+    try:
+        time.sleep(3)  # let the worker connect
+        print(
+            f"bench-farm: {args.concurrency} worker processes, {settings.SIM_SHARD_HOMES} homes "
+            f"per shard, tick {settings.TICK_SECONDS}s, {os.cpu_count()} CPUs",
+            flush=True,
+        )
+        conn = state.client()
+        for size_index, size in enumerate(sizes):
+            have = Device.objects.count()
+            if size > have:
+                started = time.perf_counter()
+                manage(
+                    env,
+                    "seed_farm",
+                    "--homes",
+                    str((size - have) // per_home),
+                    "--devices-per-home",
+                    str(per_home),
+                )
+                seeded_s = time.perf_counter() - started
+            else:
+                seeded_s = 0.0
+            devices = Device.objects.count()
+            conn.flushdb()
+            memory_before = int(conn.info("memory")["used_memory"])
+            print(f"\n{devices:,} devices (seeded in {seeded_s:.1f}s)", flush=True)
+            memory_per_device = 0.0
+            for tick in range(args.ticks):
+                tick_at = START + timedelta(hours=size_index, minutes=tick)
+                timing = run_tick(tick_at)
+                if tick == 0:
+                    memory_after = int(conn.info("memory")["used_memory"])
+                    memory_per_device = (memory_after - memory_before) / devices
+                label = "cold+checkpoint" if tick == 0 else "warm"
+                print(
+                    f"  tick {tick + 1} ({label}): wall {timing['wall_s']:.2f}s, "
+                    f"{devices / timing['wall_s']:,.0f} devices/s | summed over shards: "
+                    f"load {timing.get('load_s', 0):.2f}s, "
+                    f"physics {timing.get('physics_s', 0):.2f}s, "
+                    f"redis write {timing.get('write_s', 0):.2f}s, "
+                    f"checkpoint {timing.get('checkpoint_s', 0):.2f}s | "
+                    f"finalize {timing.get('finalize_s', 0):.2f}s",
+                    flush=True,
+                )
+            print(
+                f"  redis memory: {memory_per_device:.0f} bytes/device "
+                f"(used_memory delta over the first tick, {conn.dbsize():,} keys)",
+                flush=True,
+            )
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+if __name__ == "__main__":
+    main()

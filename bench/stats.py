@@ -1,0 +1,234 @@
+"""`make bench-stats`: energyStats latency and throughput under 64 concurrent connections.
+
+Starts uvicorn (one process, uvloop + httptools) serving this module's ASGI wrapper: ``/floor``
+answers a constant JSON body of the same size straight from ASGI (the server's floor), every
+other path goes to the real Django application. A load generator in a second process keeps
+64 keep-alive connections busy for ``--seconds`` per case, each sending the next request as
+soon as the previous answer arrives, and prints p50/p99 latency, requests/s, and the ratio to
+the floor. Cases: the floor; ``energyStats`` (the caller's total: JWT + one Redis GET); and
+``energyStats(homeId)`` (adds the ownership query to PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.common import ROOT, bench_env, fresh_database, manage, percentile
+from config.local_servers import free_port, port_open
+
+DATABASE = "gridtwin_bench_stats"
+TOTAL = "{ energyStats { productionW consumptionW netGridFlowW selfSufficiency timestamp stale } }"
+BY_HOME = (
+    "query($h: ID) { energyStats(homeId: $h) "
+    "{ productionW consumptionW netGridFlowW selfSufficiency timestamp stale } }"
+)
+FLOOR_BODY = json.dumps(
+    {
+        "data": {
+            "energyStats": {
+                "productionW": 1234.567,
+                "consumptionW": 2345.678,
+                "netGridFlowW": 1111.111,
+                "selfSufficiency": 0.5,
+                "timestamp": "2026-01-01T00:00:00+00:00",
+                "stale": False,
+            }
+        }
+    }
+).encode()
+
+_django_app: Any = None
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The bench's ASGI wrapper: a constant ``/floor`` route, Django for everything else."""
+    global _django_app
+    if scope["type"] == "http" and scope["path"] == "/floor":
+        while (await receive()).get("more_body"):
+            pass
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(FLOOR_BODY)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": FLOOR_BODY})
+        return
+    if _django_app is None:
+        from config.asgi import application as django_application
+
+        _django_app = django_application
+    await _django_app(scope, receive, send)
+
+
+# --- Load generator (its own process) ------------------------------------------------------
+
+
+def _request(host: str, port: int, path: str, token: str, body: bytes) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _connection(
+    host: str, port: int, request: bytes, until: float, warmup_until: float, out: list[float]
+) -> int:
+    reader, writer = await asyncio.open_connection(host, port)
+    errors = 0
+    while True:
+        started = time.perf_counter()
+        if started > until:
+            break
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        payload = await reader.readexactly(length)
+        if not head.startswith(b"HTTP/1.1 200") or b'"errors"' in payload:
+            errors += 1
+        if started >= warmup_until:
+            out.append(time.perf_counter() - started)
+    writer.close()
+    return errors
+
+
+def _load(args: tuple[str, int, bytes, int, float, float]) -> tuple[list[float], int, float]:
+    host, port, request, connections, seconds, warmup = args
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+
+    async def run() -> tuple[list[float], int, float]:
+        latencies: list[float] = []
+        begin = time.perf_counter()
+        warmup_until = begin + warmup
+        until = warmup_until + seconds
+        errors = await asyncio.gather(
+            *(
+                _connection(host, port, request, until, warmup_until, latencies)
+                for _ in range(connections)
+            )
+        )
+        return latencies, sum(errors), time.perf_counter() - warmup_until
+
+    return asyncio.run(run())
+
+
+def measure(
+    label: str, url: str, path: str, token: str, document: dict[str, Any], args: Any
+) -> dict[str, float]:
+    host, port = url.removeprefix("http://").split(":")
+    request = _request(host, int(port), path, token, json.dumps(document).encode())
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        latencies, errors, elapsed = pool.apply(
+            _load, ((host, int(port), request, args.connections, args.seconds, args.warmup),)
+        )
+    ms = [value * 1000 for value in latencies]
+    result = {
+        "p50": percentile(ms, 50),
+        "p99": percentile(ms, 99),
+        "rps": len(ms) / elapsed,
+        "errors": float(errors),
+    }
+    print(
+        f"{label:<28} p50 {result['p50']:6.2f} ms  p99 {result['p99']:6.2f} ms  "
+        f"{result['rps']:8,.0f} req/s  ({len(ms):,} requests, {errors} errors)",
+        flush=True,
+    )
+    return result
+
+
+@contextlib.contextmanager
+def wrapper_server(env: dict[str, str]) -> Iterator[str]:
+    """uvicorn serving this module's wrapper on a free port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.stats:application", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
+         "--http", "httptools"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open("127.0.0.1", port, 0.2):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    args = parser.parse_args()
+
+    env = bench_env(fresh_database(DATABASE), CELERY_TASK_ALWAYS_EAGER="true")
+    manage(env, "migrate", "--noinput", "-v", "0")
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from accounts.tokens import access_token_issue
+    from devices import farm
+    from tests.devices.factories import BatteryFactory, HomeFactory, SolarPanelFactory
+
+    home: Any = HomeFactory(latitude=51.5, longitude=-0.12, timezone="Europe/London")
+    SolarPanelFactory(home=home)
+    BatteryFactory(home=home, level_wh=5000.0)
+    token, _ = access_token_issue(user_id=home.owner_id)
+
+    with wrapper_server(env) as url:
+        farm.tick_run(tick_at=farm.tick_align(datetime.now(UTC)))
+        print(
+            f"bench-stats: {args.connections} connections, {args.seconds:.0f}s per case "
+            f"after {args.warmup:.0f}s warm-up, uvicorn 1 process (uvloop, httptools), "
+            f"{os.cpu_count()} CPUs",
+            flush=True,
+        )
+        floor = measure("floor (constant JSON)", url, "/floor", token, {"query": TOTAL}, args)
+        total = measure("energyStats (total)", url, "/graphql/", token, {"query": TOTAL}, args)
+        by_home = measure(
+            "energyStats(homeId)",
+            url,
+            "/graphql/",
+            token,
+            {"query": BY_HOME, "variables": {"h": str(home.pk)}},
+            args,
+        )
+    for label, case in (("energyStats (total)", total), ("energyStats(homeId)", by_home)):
+        print(
+            f"{label}: {floor['rps'] / case['rps']:.1f}x the floor's time per request "
+            f"(throughput ratio), p99 {case['p99']:.2f} ms vs floor {floor['p99']:.2f} ms",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

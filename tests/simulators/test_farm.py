@@ -1,0 +1,225 @@
+"""The simulation farm end to end (eager Celery, real Redis and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+from freezegun import freeze_time
+
+from devices import farm, services, state
+from devices.farm_tasks import run_energy_simulation_task
+from devices.models import Battery, DeviceKind, HomeEnergyHistory
+from simulators.home import BASE_LOAD_SHAPE
+from tests.devices.factories import BatteryFactory, HomeFactory, SolarPanelFactory
+
+pytestmark = pytest.mark.django_db
+
+# 2026-01-15 00:00 UTC is local midnight in London (winter: UTC+0). Tick index divisible by
+# SIM_CHECKPOINT_TICKS (5) so the tick checkpoints levels.
+MIDNIGHT = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
+# Solar noon in London on 2026-06-21 is about 12:01 UTC.
+NOON = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
+
+
+def london_home(owner: Any = None, **fields: Any) -> Any:
+    extra = {"owner": owner} if owner is not None else {}
+    return HomeFactory(latitude=51.5, longitude=-0.12, timezone="Europe/London", **extra, **fields)
+
+
+def read(key: str) -> dict[str, Any] | None:
+    return state.read_many([key])[0]
+
+
+@pytest.fixture
+def small_home(user: Any) -> dict[str, Any]:
+    """One home with a panel and a 10 kWh battery at 5 kWh; a second with no devices."""
+    home = london_home(owner=user, base_load_w=400.0)
+    panel = SolarPanelFactory(home=home)
+    battery = BatteryFactory(home=home, level_wh=5000.0, level_at=MIDNIGHT - timedelta(hours=1))
+    bare = london_home(owner=user, base_load_w=300.0)
+    return {"home": home, "panel": panel, "battery": battery, "bare": bare}
+
+
+def test_midnight_tick_matches_hand_computed_stats(small_home: dict[str, Any], user: Any) -> None:
+    with freeze_time(MIDNIGHT + timedelta(seconds=5)):
+        assert run_energy_simulation_task.delay().get() == "started"
+        home, bare = small_home["home"], small_home["bare"]
+        # Local midnight: no sun; consumption is the base load's midnight share; the battery
+        # (5 kWh, 5 kW, floor 1 kWh) covers it all, so nothing is imported.
+        load = 400.0 * BASE_LOAD_SHAPE[0]
+        stats = read(state.home_stats_key(home.pk))
+        assert stats is not None
+        assert stats["production_w"] == 0.0
+        assert stats["consumption_w"] == pytest.approx(load, abs=1e-3)
+        assert stats["storage_flow_w"] == pytest.approx(-load, abs=1e-3)
+        assert stats["net_grid_flow_w"] == pytest.approx(0.0, abs=1e-3)
+        assert stats["self_sufficiency"] == pytest.approx(1.0)
+        level = 5000.0 - load * 60 / 3600
+        assert stats["storage_level_wh"] == pytest.approx(level, abs=1e-3)
+        assert stats["ts"] == int(MIDNIGHT.timestamp())
+        # The bare home imports its whole base load.
+        bare_load = 300.0 * BASE_LOAD_SHAPE[0]
+        bare_stats = read(state.home_stats_key(bare.pk))
+        assert bare_stats is not None
+        assert bare_stats["net_grid_flow_w"] == pytest.approx(bare_load, abs=1e-3)
+        assert bare_stats["self_sufficiency"] == 0.0
+        # The user's total is the sum of both homes.
+        total = read(state.user_stats_key(user.pk))
+        assert total is not None
+        assert total["consumption_w"] == pytest.approx(load + bare_load, abs=1e-2)
+        assert total["net_grid_flow_w"] == pytest.approx(bare_load, abs=1e-2)
+        assert total["self_sufficiency"] == pytest.approx(load / (load + bare_load), abs=1e-6)
+        # Devices.
+        panel = read(state.device_current_key(small_home["panel"].pk))
+        assert panel == {"power_w": 0.0, "status": "online", "ts": int(MIDNIGHT.timestamp())}
+        storage = read(state.device_storage_key(small_home["battery"].pk))
+        assert storage is not None
+        assert storage["level_wh"] == pytest.approx(level, abs=1e-6)
+        assert storage["flow_w"] == pytest.approx(-load, abs=1e-6)
+        assert storage["mode"] == "discharging"
+    # History: one row per home, in Wh over the minute.
+    rows = {row.home_id: row for row in HomeEnergyHistory.objects.all()}
+    assert set(rows) == {home.pk, bare.pk}
+    assert rows[home.pk].consumption_wh == pytest.approx(load / 60, abs=1e-6)
+    assert rows[home.pk].discharge_wh == pytest.approx(load / 60, abs=1e-6)
+    assert rows[home.pk].import_wh == pytest.approx(0.0, abs=1e-6)
+    assert rows[bare.pk].import_wh == pytest.approx(bare_load / 60, abs=1e-6)
+    # The tick was a checkpoint tick: the level is in PostgreSQL too.
+    battery = Battery.objects.get(pk=small_home["battery"].pk)
+    assert battery.level_wh == pytest.approx(level, abs=1e-6)
+    assert battery.level_at == MIDNIGHT
+
+
+def test_noon_tick_produces_and_balances(small_home: dict[str, Any]) -> None:
+    with freeze_time(NOON + timedelta(seconds=1)):
+        run_energy_simulation_task.delay()
+        stats = read(state.home_stats_key(small_home["home"].pk))
+        assert stats is not None
+        assert stats["production_w"] > 500.0
+        assert stats["net_grid_flow_w"] == pytest.approx(
+            stats["consumption_w"] + stats["storage_flow_w"] - stats["production_w"], abs=1e-2
+        )
+        panel = read(state.device_current_key(small_home["panel"].pk))
+        assert panel is not None
+        assert 0.0 < panel["power_w"] <= 2000.0
+
+
+def test_every_key_has_its_ttl(small_home: dict[str, Any], user: Any) -> None:
+    farm.tick_run(tick_at=MIDNIGHT)
+    conn = state.client()
+    keys = [
+        state.device_current_key(small_home["panel"].pk),
+        state.device_current_key(small_home["battery"].pk),
+        state.device_storage_key(small_home["battery"].pk),
+        state.home_stats_key(small_home["home"].pk),
+        state.home_stats_key(small_home["bare"].pk),
+        state.user_stats_key(user.pk),
+    ]
+    for key in keys:
+        assert 0 < conn.ttl(key) <= 120, key
+
+
+def test_values_go_stale_after_a_tick(small_home: dict[str, Any]) -> None:
+    farm.tick_run(tick_at=MIDNIGHT)
+    value = read(state.home_stats_key(small_home["home"].pk))
+    assert not state.is_stale(value, now=MIDNIGHT.timestamp() + 30)
+    assert state.is_stale(value, now=MIDNIGHT.timestamp() + 61)
+
+
+def test_two_beats_for_one_tick_run_it_once(small_home: dict[str, Any]) -> None:
+    with freeze_time(MIDNIGHT + timedelta(seconds=2)):
+        assert run_energy_simulation_task.delay().get() == "started"
+    with freeze_time(MIDNIGHT + timedelta(seconds=40)):
+        assert run_energy_simulation_task.delay().get() == "duplicate"
+    assert HomeEnergyHistory.objects.count() == 2
+
+
+def test_a_tick_arriving_while_one_runs_is_skipped_and_counted(
+    small_home: dict[str, Any],
+) -> None:
+    conn = state.client()
+    conn.set(state.farm_running_key(), int(MIDNIGHT.timestamp()) - 60, ex=300)
+    assert farm.tick_run(tick_at=MIDNIGHT) == "skipped"
+    assert int(conn.get(state.farm_skipped_key()) or 0) == 1
+    assert HomeEnergyHistory.objects.count() == 0
+    assert read(state.home_stats_key(small_home["home"].pk)) is None
+
+
+def test_repeated_finalize_never_double_counts(small_home: dict[str, Any]) -> None:
+    farm.tick_run(tick_at=MIDNIGHT)
+    key = state.farm_shard_key(int(MIDNIGHT.timestamp()), small_home["home"].pk)
+    farm.tick_finalize(result_keys=[key], tick_at=MIDNIGHT)
+    assert HomeEnergyHistory.objects.count() == 2
+
+
+def test_after_a_redis_flush_levels_resume_from_the_checkpoint(
+    small_home: dict[str, Any],
+) -> None:
+    battery_id = small_home["battery"].pk
+    farm.tick_run(tick_at=MIDNIGHT)  # a checkpoint tick
+    checkpoint = Battery.objects.get(pk=battery_id).level_wh
+    assert checkpoint is not None
+    assert checkpoint < 5000.0
+    state.client().flushdb()
+    later = MIDNIGHT + timedelta(minutes=1)
+    farm.tick_run(tick_at=later)
+    storage = read(state.device_storage_key(battery_id))
+    assert storage is not None
+    assert storage["level_wh"] == pytest.approx(checkpoint + storage["flow_w"] * 60 / 3600)
+
+
+def test_a_changed_device_invalidates_the_parameter_cache(small_home: dict[str, Any]) -> None:
+    home = small_home["home"]
+    first = farm.shard_load(home.pk, home.pk + 1)
+    assert farm.shard_load(home.pk, home.pk + 1) is first
+    SolarPanelFactory(home=home)
+    second = farm.shard_load(home.pk, home.pk + 1)
+    assert second is not first
+    assert second.population.solar.device_id.shape[0] == 2
+
+
+def test_shards_cover_every_home_once(settings: Any) -> None:
+    assert farm.shards_plan([1, 2, 5, 9, 10], 2) == [(1, 3), (5, 10), (10, 11)]
+
+
+def test_a_created_device_shows_at_once(user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    home = london_home(owner=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        device = services.device_create(
+            user_id=user.pk,
+            kind=DeviceKind.BATTERY,
+            home_id=home.pk,
+            name="Wall battery",
+            capacity_wh=8000.0,
+            max_charge_w=3000.0,
+            max_discharge_w=3000.0,
+        )
+    current = read(state.device_current_key(device.pk))
+    assert current is not None
+    assert not state.is_stale(current)
+    assert read(state.home_stats_key(home.pk)) is not None
+
+
+def test_setup_schedule_is_idempotent() -> None:
+    call_command("setup_schedule")
+    call_command("setup_schedule")
+    task = PeriodicTask.objects.get(task="simulators.run_energy_simulation")
+    assert task.interval is not None
+    assert task.interval.every == 60
+    assert 0 < task.expire_seconds < 60
+    assert PeriodicTask.objects.filter(task="simulators.run_energy_simulation").count() == 1
+
+
+def test_seed_farm_builds_homes_and_child_rows() -> None:
+    call_command("seed_farm", homes=4, devices_per_home=10, users=2)
+    from devices.models import Device, Home, SolarPanel
+
+    assert Home.objects.count() == 4
+    assert Device.objects.count() == 40
+    assert SolarPanel.objects.count() == 12
+    assert farm.tick_run(tick_at=NOON) == "started"
+    assert HomeEnergyHistory.objects.count() == 4
