@@ -1,0 +1,1 @@
+"""Telemetry ingest adapters: HTTP views (``http``), the MQTT bridge (``mqtt``), validation."""
