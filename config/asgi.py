@@ -1,8 +1,50 @@
-"""ASGI entry point: GraphQL over HTTP and the admin, served by uvicorn."""
+"""ASGI entry point, served by uvicorn: Django over HTTP (GraphQL, admin) and GraphQL
+subscriptions over WebSocket (``graphql-transport-ws`` only), both on ``/graphql/``."""
 
+import gc
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-application = get_asgi_application()
+django_application = get_asgi_application()  # sets Django up before the imports below
+
+from devices.live import close_hub  # noqa: E402
+from graphql_api.schema import schema  # noqa: E402
+from graphql_api.websocket import GraphQLWebSocketApp  # noqa: E402
+
+GC_GEN0_THRESHOLD = 20_000
+WEBSOCKET_PATHS = frozenset({"/graphql/", "/graphql"})
+graphql_websocket = GraphQLWebSocketApp(schema)
+
+
+async def lifespan(receive: Any, send: Any) -> None:
+    """Close the process's live-state hub (its Redis pub/sub connection) on shutdown."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            # Everything loaded so far lives as long as the process: keep it out of the cyclic
+            # collector's scans, and collect the young generation less often. Thousands of
+            # long-lived WebSocket connections otherwise make each full collection a pause.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await close_hub()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        await django_application(scope, receive, send)
+    elif scope["type"] == "websocket":
+        if scope["path"] in WEBSOCKET_PATHS:
+            await graphql_websocket(scope, receive, send)
+        else:
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1000})  # refused: 403
+    elif scope["type"] == "lifespan":
+        await lifespan(receive, send)

@@ -1,0 +1,320 @@
+"""
+Benchmark: live energyStats over WebSocket to N concurrent subscribers on one server process.
+
+Run with ``make bench-live`` (``python -m tests.services -- python -m bench.live``; options:
+``--clients 1000 5000``, ``--homes``, ``--ticks``, ``--client-procs``, ``--deflate``). A throwaway
+database gets users and homes; one uvicorn process serves ``config.asgi``; client processes open
+the WebSockets (raw ``websockets``, speaking graphql-transport-ws), each subscribing to
+``energyStats(homeId)`` of one home (clients spread evenly over the homes). Then each tick
+publishes one message per home in one pipelined round trip, stamped with the publish time; every
+client notes when the message arrives. Prints, per N: delivery latency publish -> receipt (p50,
+p99, max over all deliveries of all ticks), server CPU time per delivered message, and server
+RSS per connection (RSS with N subscribed minus RSS before the first connection, over N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+import psutil
+
+from bench.common import ROOT, bench_env, fresh_database, manage, percentile
+from config.local_servers import free_port, port_open
+
+SUBSCRIPTION = (
+    "subscription($homeId: ID) { energyStats(homeId: $homeId) "
+    "{ homeId productionW consumptionW netGridFlowW timestamp } }"
+)
+PROTOCOL = "graphql-transport-ws"
+
+
+def raise_open_files_limit() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+# --- client processes ------------------------------------------------------------------------
+
+
+async def _clients(url: str, work: list[tuple[str, int]], deflate: bool, pipe: Connection) -> None:
+    import websockets
+    from websockets.typing import Subprotocol
+
+    receipts: list[tuple[float, bytes | str]] = []
+    gate = asyncio.Semaphore(64)
+
+    async def open_one(token: str, home_id: int) -> Any:
+        async with gate:
+            ws = await websockets.connect(
+                url,
+                subprotocols=[Subprotocol(PROTOCOL)],
+                compression="deflate" if deflate else None,
+                ping_interval=None,
+                open_timeout=60,
+                max_queue=4,
+            )
+            init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            await ws.send(json.dumps(init))
+            ack = json.loads(await ws.recv())
+            if ack["type"] != "connection_ack":
+                raise RuntimeError(ack)
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {"query": SUBSCRIPTION, "variables": {"homeId": str(home_id)}},
+                    }
+                )
+            )
+            snapshot = json.loads(await ws.recv())
+            if snapshot["type"] != "next":
+                raise RuntimeError(snapshot)
+            return ws
+
+    sockets = await asyncio.gather(*(open_one(token, home) for token, home in work))
+
+    async def read(ws: Any) -> None:
+        async for raw in ws:
+            receipts.append((time.time(), raw))
+
+    readers = [asyncio.create_task(read(ws)) for ws in sockets]
+    loop = asyncio.get_running_loop()
+    pipe.send(("ready", len(sockets)))
+    while True:
+        command = await loop.run_in_executor(None, pipe.recv)
+        if command == "count":
+            pipe.send(len(receipts))
+        elif command == "report":
+            latencies = []
+            for received_at, raw in receipts:
+                message = json.loads(raw)
+                stamp = message["payload"]["data"]["energyStats"]["timestamp"]
+                latencies.append(received_at - datetime.fromisoformat(stamp).timestamp())
+            pipe.send(latencies)
+            receipts.clear()
+        elif command == "close":
+            for task in readers:
+                task.cancel()
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            pipe.send("closed")
+            return
+
+
+def client_process(url: str, work: list[tuple[str, int]], deflate: bool, pipe: Connection) -> None:
+    raise_open_files_limit()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
+        asyncio.run(_clients(url, work, deflate, pipe))
+    except Exception as exc:
+        pipe.send(("error", repr(exc)))
+        raise
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def setup_population(users: int, homes: int) -> list[tuple[str, int]]:
+    """Create users and homes; return (access token, home id) for every home."""
+    from accounts.models import User
+    from accounts.tokens import access_token_issue
+    from devices.models import Home
+
+    owners = User.objects.bulk_create(
+        [User(username=f"live{n}", password="!") for n in range(users)]
+    )
+    created = Home.objects.bulk_create(
+        [
+            Home(owner=owners[n % users], name=f"home {n}", latitude=52.5, longitude=13.4,
+                 timezone="Europe/Berlin", base_load_w=400.0)
+            for n in range(homes)
+        ]
+    )  # fmt: skip
+    tokens = {owner.pk: access_token_issue(user_id=owner.pk)[0] for owner in owners}
+    return [(tokens[home.owner_id], home.pk) for home in created]
+
+
+def publish_tick(home_ids: list[int]) -> float:
+    from devices import state
+
+    stamp = time.time()
+    values = [
+        (
+            home_id,
+            {"production_w": 1000.0 + home_id % 7, "consumption_w": 800.0, "storage_flow_w": 0.0,
+             "net_grid_flow_w": -200.0, "self_sufficiency": 1.0, "ts": stamp},
+        )
+        for home_id in home_ids
+    ]  # fmt: skip
+    state.write_many(
+        [(state.home_stats_key(h), v) for h, v in values],
+        publish=[(state.home_channel(h), v) for h, v in values],
+    )
+    return stamp
+
+
+def run_once(
+    url: str, server: psutil.Process, population: list[tuple[str, int]], args: argparse.Namespace,
+    clients: int,
+) -> dict[str, Any]:  # fmt: skip
+    work = [population[n % len(population)] for n in range(clients)]
+    home_ids = sorted({home for _, home in work})
+    rss_before = server.memory_info().rss
+    ctx = mp.get_context("spawn")
+    pipes, procs = [], []
+    for k in range(args.client_procs):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=client_process, args=(url, work[k :: args.client_procs], args.deflate, child)
+        )
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    started = time.monotonic()
+    connected = 0
+    for pipe in pipes:
+        reply = pipe.recv()
+        if reply[0] != "ready":
+            raise RuntimeError(reply)
+        connected += reply[1]
+    connect_s = time.monotonic() - started
+    time.sleep(1.0)  # let the server settle (buffers, garbage) before measuring
+    rss_connected = server.memory_info().rss
+    cpu_before = sum(server.cpu_times()[:2])
+    latencies: list[float] = []
+    busy_s = 0.0
+    tick_max_ms: list[float] = []
+    for _ in range(args.ticks):
+        tick_started = time.monotonic()
+        publish_tick(home_ids)
+        deadline = time.monotonic() + 60
+        while True:
+            time.sleep(0.05)
+            for pipe in pipes:
+                pipe.send("count")
+            if sum(pipe.recv() for pipe in pipes) >= clients or time.monotonic() > deadline:
+                break
+        busy_s += time.monotonic() - tick_started
+        tick: list[float] = []
+        for pipe in pipes:
+            pipe.send("report")
+            tick.extend(pipe.recv())
+        latencies.extend(tick)
+        tick_max_ms.append(1000 * max(tick, default=float("nan")))
+        time.sleep(0.5)
+    cpu_after = sum(server.cpu_times()[:2])
+    rss_after = server.memory_info().rss
+    for pipe in pipes:
+        pipe.send("close")
+        pipe.recv()
+    for proc in procs:
+        proc.join(timeout=30)
+    delivered = len(latencies)
+    ms = sorted(1000 * s for s in latencies)
+    return {
+        "clients": clients,
+        "connected": connected,
+        "homes": len(home_ids),
+        "connect_s": connect_s,
+        "expected": clients * args.ticks,
+        "delivered": delivered,
+        "p50_ms": percentile(ms, 50),
+        "p99_ms": percentile(ms, 99),
+        "max_ms": ms[-1] if ms else float("nan"),
+        "cpu_us_per_msg": 1e6 * (cpu_after - cpu_before) / max(delivered, 1),
+        "server_cpu_share": (cpu_after - cpu_before) / busy_s,
+        "tick_max_ms": tick_max_ms,
+        "rss_kib_per_conn": (rss_connected - rss_before) / 1024 / clients,
+        "rss_after_ticks_mib": rss_after / 2**20,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--homes", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--ticks", type=int, default=5)
+    parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
+    args = parser.parse_args()
+    limit = raise_open_files_limit()
+    if limit < max(args.clients) * 2 + 100:
+        print(f"warning: open files limited to {limit}")
+
+    database_url = fresh_database("gridtwin_bench_live")
+    env = bench_env(database_url, JWT_ACCESS_TOKEN_SECONDS="7200")
+    os.environ.update(env)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    import django
+
+    django.setup()
+    population = setup_population(args.users, args.homes)
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning", "--backlog", "4096"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open("127.0.0.1", port, 0.2):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.1)
+        server = psutil.Process(process.pid)
+        url = f"ws://127.0.0.1:{port}/graphql/"
+        print(
+            f"live benchmark: {platform.python_implementation()} {platform.python_version()}, "
+            f"{os.cpu_count()} cores, {args.homes} homes of {args.users} users, {args.ticks} "
+            f"ticks, {args.client_procs} client processes, "
+            f"permessage-deflate {'offered' if args.deflate else 'off'}"
+        )
+        # warm-up: imports, caches, the hub's connection
+        run_once(url, server, population, argparse.Namespace(**{**vars(args), "ticks": 1}), 20)
+        for clients in args.clients:
+            result = run_once(url, server, population, args, clients)
+            print(
+                f"N={result['clients']:>5} ({result['connected']} connected in "
+                f"{result['connect_s']:.1f} s, {result['homes']} homes): "
+                f"delivered {result['delivered']}/{result['expected']}; latency p50 "
+                f"{result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, max "
+                f"{result['max_ms']:.0f} ms; server CPU {result['cpu_us_per_msg']:.0f} us/message "
+                f"(busy {100 * result['server_cpu_share']:.0f}% of a core while delivering); "
+                f"server RSS {result['rss_kib_per_conn']:.1f} KiB/connection "
+                f"(process {result['rss_after_ticks_mib']:.0f} MiB); slowest delivery per tick: "
+                + ", ".join(f"{ms:.0f}" for ms in result["tick_max_ms"])
+                + " ms",
+                flush=True,
+            )
+            time.sleep(2)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+if __name__ == "__main__":
+    main()
