@@ -27,6 +27,9 @@ app.conf.update(
     result_backend_transport_options={"visibility_timeout": _VISIBILITY_TIMEOUT_S},
     visibility_timeout=_VISIBILITY_TIMEOUT_S,
     result_expires=3600,
+    # One result backend per process, not per thread: the web process sends tasks from a
+    # fresh thread per request, and each new backend would rescan entry points and reconnect.
+    result_backend_thread_safe=True,
     beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
     timezone="UTC",
     enable_utc=True,

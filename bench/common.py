@@ -56,6 +56,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        DB_POOL="true",
     )
     env.update(extra)
     return env

@@ -3,12 +3,17 @@ subscriptions over WebSocket (``graphql-transport-ws`` only), both on ``/graphql
 
 import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.asgi import get_asgi_application
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django_application = get_asgi_application()  # sets Django up before the imports below
+
+from django.conf import settings  # noqa: E402
 
 from devices.live import close_hub  # noqa: E402
 from graphql_api.schema import schema  # noqa: E402
@@ -16,7 +21,30 @@ from graphql_api.websocket import GraphQLWebSocketApp  # noqa: E402
 
 GC_GEN0_THRESHOLD = 20_000
 WEBSOCKET_PATHS = frozenset({"/graphql/", "/graphql"})
+# Token- and key-authenticated endpoints; everything else (the admin) keeps Django's full stack.
+API_PATH_PREFIXES = ("/graphql", "/api/")
 graphql_websocket = GraphQLWebSocketApp(schema)
+
+
+@contextmanager
+def _middleware(paths: list[str]) -> Iterator[None]:
+    original = settings.MIDDLEWARE
+    settings.MIDDLEWARE = paths
+    try:
+        yield
+    finally:
+        settings.MIDDLEWARE = original
+
+
+class APIHandler(ASGIHandler):
+    """Django for the API paths: the same URLs and views, with ``API_MIDDLEWARE`` only."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        with _middleware(settings.API_MIDDLEWARE):
+            super().load_middleware(is_async)
+
+
+api_application = APIHandler()
 
 
 async def lifespan(receive: Any, send: Any) -> None:
@@ -39,7 +67,10 @@ async def lifespan(receive: Any, send: Any) -> None:
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http":
-        await django_application(scope, receive, send)
+        if scope["path"].startswith(API_PATH_PREFIXES):
+            await api_application(scope, receive, send)
+        else:
+            await django_application(scope, receive, send)
     elif scope["type"] == "websocket":
         if scope["path"] in WEBSOCKET_PATHS:
             await graphql_websocket(scope, receive, send)

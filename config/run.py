@@ -47,9 +47,8 @@ def main() -> int:
         print(f"gridtwin: no Redis answered; starting the embedded one at {redis_url}")
     manage("migrate", "--noinput", "-v", "0")
     manage("seed_demo")
-    for extra in ("setup_schedule",):
-        if (ROOT / "devices" / "management" / "commands" / f"{extra}.py").exists():
-            manage(extra)
+    manage("setup_schedule")
+    manage("setup_hardware_schedule")
     generated = ROOT / "var" / "Procfile.run"
     generated.parent.mkdir(exist_ok=True)
     generated.write_text(procfile)

@@ -46,13 +46,13 @@ def field_error(field: str, message: str, *, code: str) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)})
 
 
-def _validate(instance: Home | Device) -> None:
+def _validate(instance: Home | Device, *, exclude: tuple[str, ...] = ()) -> None:
     """Field validators and clean(); the CheckConstraints stay the database's own guard.
 
     Django's full_clean would check each CheckConstraint with a SELECT of its own (five round
     trips for a solar panel); every constraint mirrors a field validator or clean() rule.
     """
-    instance.full_clean(validate_constraints=False)
+    instance.full_clean(exclude=exclude, validate_constraints=False)
 
 
 def _apply(
@@ -127,7 +127,7 @@ def device_create(*, user_id: int, kind: DeviceKind, home_id: int | str, **field
     _apply(device, fields, settable_fields(model))
     if device.source == DeviceSource.PHYSICAL and "status" not in fields:
         device.status = DeviceStatus.OFFLINE  # online once it reports
-    _validate(device)
+    _validate(device, exclude=("home",))  # the home was just loaded by its owner
     device.save()
     _simulate_on_commit(device)
     return device

@@ -37,7 +37,9 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 WINDOW_LENGTH = 60
-CHANNEL_PREFIX = "gridtwin:"
+# Pub/sub channels are server-wide (they ignore the database number), so environments
+# sharing one Redis server (tests, benchmarks, make run) keep apart by prefix.
+CHANNEL_PREFIX: str = settings.LIVE_CHANNEL_PREFIX
 
 
 def device_current_key(device_id: int) -> str:

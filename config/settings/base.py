@@ -40,6 +40,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# GraphQL over HTTP and device ingest run with this instead (see config/middleware.py).
+API_MIDDLEWARE = ["config.middleware.APIGuardMiddleware"]
+
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -62,10 +65,24 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'gridtwin.sqlite3'}"),
 }
-# 0 under ASGI: a persistent connection is kept per request thread and they pile up.
-# Put PgBouncer in front for pooling in production.
+# 0 under ASGI: a persistent connection is kept per request thread and they pile up;
+# the web process pools instead (DB_POOL below; PgBouncer in front also works).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DB_POOL", default=False
+):
+    # The web process runs each request's ORM work in a fresh thread (Django's ASGI handler),
+    # so without a pool every request would open, and fork, a new PostgreSQL backend.
+    # Off by default: Celery's prefork children must not inherit a parent's pool.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": env.int("DB_POOL_MIN", default=2),
+            "max_size": env.int("DB_POOL_MAX", default=16),
+            "timeout": 10,
+        }
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # web, worker and beat share the file: wait for locks, write-ahead log for concurrency.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -123,6 +140,9 @@ LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="5/m")
 RATELIMIT_USE_CACHE = "default"
 # Behind a reverse proxy, set to the header carrying the client address (e.g. HTTP_X_REAL_IP).
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="REMOTE_ADDR")
+
+# Prefix of the live pub/sub channels (Redis pub/sub ignores database numbers).
+LIVE_CHANNEL_PREFIX = env.str("LIVE_CHANNEL_PREFIX", default="gridtwin:")
 
 # The simulation tick.
 TICK_SECONDS = env.int("TICK_SECONDS", default=60)

@@ -10,3 +10,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
 GRAPHIQL = False
 CELERY_TASK_ALWAYS_EAGER = True
+LIVE_CHANNEL_PREFIX = "gridtwin-test:"

@@ -97,3 +97,25 @@ def test_full_flow_over_http(server_url: str) -> None:
         )
         assert bad.status_code == 400
         assert call(client, "{ me { username } }", mallory)["data"]["me"]["username"] == "mallory"
+
+
+def test_api_paths_run_lean_but_still_guarded(server_url: str) -> None:
+    """/graphql/ and /api/ skip Django's sync middleware yet enforce ALLOWED_HOSTS."""
+    with httpx.Client(base_url=server_url, timeout=10) as client:
+        ok = client.post("/graphql/", json={"query": "{ me { id } }"})
+        assert ok.status_code == 200
+        assert ok.headers["x-content-type-options"] == "nosniff"
+        assert ok.headers["cache-control"] == "no-store"
+        assert int(ok.headers["content-length"]) == len(ok.content)  # not chunked
+        assert "sessionid" not in ok.headers.get("set-cookie", "")
+        evil = client.post(
+            "/graphql/", json={"query": "{ me { id } }"}, headers={"Host": "evil.example"}
+        )
+        assert evil.status_code == 400
+        ingest = client.post("/api/v1/telemetry", json={}, headers={"Host": "evil.example"})
+        assert ingest.status_code == 400
+        # The admin keeps the full stack (sessions, CSRF, clickjacking protection).
+        admin = client.get("/admin/login/")
+        assert admin.status_code == 200
+        assert admin.headers["x-frame-options"] == "DENY"
+        assert "csrftoken" in admin.headers.get("set-cookie", "")
