@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -66,13 +67,21 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
 
 
+@dataclass(frozen=True)
+class RunningServer:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def uvicorn_server(env: dict[str, str], *extra_args: str) -> Iterator[str]:
-    """Run config.asgi under uvicorn on a free port; yield its base URL."""
+def uvicorn_process(
+    env: dict[str, str], *extra_args: str, app: str = "config.asgi:application"
+) -> Iterator[RunningServer]:
+    """Run ``app`` under uvicorn on a free port until the block ends."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning", *extra_args],
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning", *extra_args],
         env=env, cwd=ROOT,
     )  # fmt: skip
     try:
@@ -81,10 +90,19 @@ def uvicorn_server(env: dict[str, str], *extra_args: str) -> Iterator[str]:
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield RunningServer(url=f"http://127.0.0.1:{port}", pid=process.pid)
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextlib.contextmanager
+def uvicorn_server(
+    env: dict[str, str], *extra_args: str, app: str = "config.asgi:application"
+) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free port; yield its base URL."""
+    with uvicorn_process(env, *extra_args, app=app) as server:
+        yield server.url

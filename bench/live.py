@@ -21,8 +21,6 @@ import multiprocessing as mp
 import os
 import platform
 import resource
-import subprocess
-import sys
 import time
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -30,8 +28,7 @@ from typing import Any
 
 import psutil
 
-from bench.common import ROOT, bench_env, fresh_database, manage, percentile
-from config.local_servers import free_port, port_open
+from bench.common import bench_env, fresh_database, manage, percentile, uvicorn_process
 
 SUBSCRIPTION = (
     "subscription($homeId: ID) { energyStats(homeId: $homeId) "
@@ -270,20 +267,9 @@ def main() -> None:
     django.setup()
     population = setup_population(args.users, args.homes)
 
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning", "--backlog", "4096"],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not port_open("127.0.0.1", port, 0.2):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.1)
-        server = psutil.Process(process.pid)
-        url = f"ws://127.0.0.1:{port}/graphql/"
+    with uvicorn_process(env, "--backlog", "4096") as running:
+        server = psutil.Process(running.pid)
+        url = running.url.replace("http://", "ws://") + "/graphql/"
         print(
             f"live benchmark: {platform.python_implementation()} {platform.python_version()}, "
             f"{os.cpu_count()} cores, {args.homes} homes of {args.users} users, {args.ticks} "
@@ -308,12 +294,6 @@ def main() -> None:
                 flush=True,
             )
             time.sleep(2)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from simulators.ev import EV_MODE_CHARGING, EV_MODE_DISCHARGING, EV_MODE_IDLE, WEEKDAYS_MASK
+from simulators.synthetic import SAMPLE_ZONES
 from simulators.tick import (
     Batteries,
     ElectricVehicles,
@@ -32,18 +33,7 @@ from simulators.tick import (
     population_tick,
 )
 
-ZONES: tuple[tuple[str, float, float], ...] = (
-    ("America/Los_Angeles", 37.0, -120.0),
-    ("America/New_York", 40.0, -75.0),
-    ("America/Sao_Paulo", -23.0, -47.0),
-    ("Europe/Berlin", 51.0, 10.0),
-    ("Europe/London", 52.0, -1.0),
-    ("Africa/Johannesburg", -26.0, 28.0),
-    ("Asia/Kolkata", 20.0, 78.0),
-    ("Asia/Tokyo", 36.0, 139.0),
-    ("Australia/Sydney", -33.0, 151.0),
-    ("Pacific/Auckland", -41.0, 174.0),
-)
+ZONES = SAMPLE_ZONES
 KIND_SHARES = {
     "solar": 0.30,
     "battery": 0.15,

@@ -17,15 +17,11 @@ import contextlib
 import json
 import multiprocessing
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.common import ROOT, bench_env, fresh_database, manage, percentile
-from config.local_servers import free_port, port_open
+from bench.common import bench_env, fresh_database, manage, percentile, uvicorn_server
 
 DATABASE = "gridtwin_bench_stats"
 TOTAL = "{ energyStats { productionW consumptionW netGridFlowW selfSufficiency timestamp stale } }"
@@ -160,26 +156,11 @@ def measure(
     return result
 
 
-@contextlib.contextmanager
-def wrapper_server(env: dict[str, str]) -> Iterator[str]:
-    """uvicorn serving this module's wrapper on a free port; yields its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.stats:application", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-         "--http", "httptools"],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not port_open("127.0.0.1", port, 0.2):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def wrapper_server(env: dict[str, str]) -> contextlib.AbstractContextManager[str]:
+    """uvicorn serving this module's wrapper (floor + the project) on a free port."""
+    return uvicorn_server(
+        env, "--loop", "uvloop", "--http", "httptools", app="bench.stats:application"
+    )
 
 
 def main() -> None:

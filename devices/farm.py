@@ -22,7 +22,7 @@ import os
 import signal
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ from devices.models import (
     AirConditioner,
     Battery,
     Device,
+    DeviceKind,
     DeviceSource,
     DeviceStatus,
     ElectricVehicle,
@@ -116,6 +117,9 @@ class ShardData:
     storage_keys: list[bytes]  # batteries then vehicles
     home_keys: list[bytes]
     ev_target_soc: FloatArray
+    # Physical meters: their live power is the home's measured load (see measured_load_w).
+    meter_home_index: IntArray
+    meter_keys: list[bytes]
 
     @property
     def storage_ids(self) -> IntArray:
@@ -317,6 +321,20 @@ def _shard_load(home_id_from: int, home_id_to: int, token: tuple[Any, ...]) -> S
         ]
     )
     storage_ids = np.concatenate([batteries.device_id, vehicles.device_id])
+    meter_rows = _numeric(
+        _rows(
+            Device.objects.filter(
+                home_id__gte=home_id_from,
+                home_id__lt=home_id_to,
+                source=DeviceSource.PHYSICAL,
+                kind=DeviceKind.ENERGY_METER,
+            )
+            .order_by("pk")
+            .values_list("pk", "home_id")
+        ),
+        2,
+    )
+    meter_ids, meter_home_index = index(meter_rows)
     return ShardData(
         token=token,
         home_ids=home_ids,
@@ -327,6 +345,8 @@ def _shard_load(home_id_from: int, home_id_to: int, token: tuple[Any, ...]) -> S
         storage_keys=[state.device_storage_key(i).encode() for i in storage_ids.tolist()],
         home_keys=[state.home_stats_key(i).encode() for i in home_ids.tolist()],
         ev_target_soc=col(ev_rows, 5),
+        meter_home_index=meter_home_index,
+        meter_keys=[state.device_current_key(i).encode() for i in meter_ids.tolist()],
     )
 
 
@@ -341,6 +361,28 @@ def _checkpointed_levels(
         rows = model.objects.filter(pk__in=id_list[start : start + 10_000], level_wh__isnull=False)
         levels.update(rows.values_list("pk", "level_wh"))  # type: ignore[arg-type]
     return levels
+
+
+def measured_load_w(data: ShardData, conn: Any, *, now_s: float) -> FloatArray | None:
+    """Per home, the summed power of its physical meters' fresh readings (stale ones count 0)."""
+    if not data.meter_keys:
+        return None
+    power = np.zeros(len(data.meter_keys))
+    for row, raw in enumerate(conn.mget(data.meter_keys)):
+        value = state.decode(raw)
+        if value is not None and not state.is_stale(value, now=now_s):
+            power[row] = float(value.get("power_w") or 0.0)
+    totals = np.bincount(data.meter_home_index, weights=power, minlength=data.home_ids.shape[0])
+    return totals.astype(np.float64)
+
+
+def population_with_meters(data: ShardData, conn: Any, *, now_s: float) -> Population:
+    """The shard's population with its meters' measured load for this step."""
+    measured = measured_load_w(data, conn, now_s=now_s)
+    if measured is None:
+        return data.population
+    homes = replace(data.population.homes, measured_load_w=measured)
+    return replace(data.population, homes=homes)
 
 
 def storage_levels(data: ShardData, conn: Any) -> StorageLevels:
@@ -569,9 +611,10 @@ def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> 
     t0 = time.perf_counter()
     data = shard_load(home_id_from, home_id_to)
     levels = storage_levels(data, conn)
+    population = population_with_meters(data, conn, now_s=float(tick_s))
     t1 = time.perf_counter()
     result = population_tick(
-        data.population,
+        population,
         levels,
         tick_at=tick_at,
         dt_s=float(tick_seconds()),
@@ -730,7 +773,7 @@ def device_simulate(*, device_id: int, at: datetime | None = None) -> bool:
     conn = state.client()
     data = shard_load(found, found + 1, use_cache=False)
     result = population_tick(
-        data.population,
+        population_with_meters(data, conn, now_s=at.timestamp()),
         storage_levels(data, conn),
         tick_at=at,
         dt_s=1.0,

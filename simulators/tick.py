@@ -109,6 +109,9 @@ class Homes:
         Outdoor temperature; NaN or None falls back to the climatology model. [°C]
     linke_turbidity : float
         Linke turbidity for the clear-sky model. [-]
+    measured_load_w : ndarray or None
+        Load measured by the home's physical meters this tick, added to consumption as it is
+        (no profile); None means none. [W]
     """
 
     latitude_deg: FloatArray
@@ -120,6 +123,7 @@ class Homes:
     weather_cloud_cover: FloatArray | None = None
     weather_temperature_c: FloatArray | None = None
     linke_turbidity: float = 3.0
+    measured_load_w: FloatArray | None = None
 
     @property
     def count(self) -> int:
@@ -650,6 +654,7 @@ def population_tick(
     clock = zone_clock(tick_at, homes.timezones)
     home_seconds = clock.seconds_of_day[homes.timezone_index]
     base_load = base_load_w(homes.base_load_w, home_seconds)
+    measured_load = 0.0 if homes.measured_load_w is None else homes.measured_load_w
 
     # Vehicles: schedule, driving, modes.
     vehicles = population.vehicles
@@ -701,6 +706,7 @@ def population_tick(
     )
     consumption = (
         base_load
+        + measured_load
         + sum_by_home(heater_power, heaters.home_index, home_count)
         + sum_by_home(cooler_power, coolers.home_index, home_count)
     )

@@ -223,3 +223,34 @@ def test_seed_farm_builds_homes_and_child_rows() -> None:
     assert SolarPanel.objects.count() == 12
     assert farm.tick_run(tick_at=NOON) == "started"
     assert HomeEnergyHistory.objects.count() == 4
+
+
+def test_a_meters_fresh_power_is_the_homes_measured_load(user: Any) -> None:
+    """A physical meter's live reading joins its home's consumption; a stale one does not."""
+    from tests.devices.factories import EnergyMeterFactory
+
+    metered = london_home(owner=user, base_load_w=300.0)
+    stale_home = london_home(owner=user, base_load_w=300.0)
+    meter = EnergyMeterFactory(home=metered)
+    old_meter = EnergyMeterFactory(home=stale_home)
+    tick_s = int(MIDNIGHT.timestamp())
+    state.write_many(
+        [
+            (state.device_current_key(meter.pk), {"power_w": 1500.0, "ts": tick_s - 10}),
+            (state.device_current_key(old_meter.pk), {"power_w": 900.0, "ts": tick_s - 600}),
+        ],
+        expire_s=3600,
+    )
+    with freeze_time(MIDNIGHT + timedelta(seconds=5)):
+        run_energy_simulation_task.delay()
+    base = 300.0 * BASE_LOAD_SHAPE[0]
+    stats = read(state.home_stats_key(metered.pk))
+    assert stats is not None
+    assert stats["consumption_w"] == pytest.approx(base + 1500.0, abs=1e-3)
+    assert stats["net_grid_flow_w"] == pytest.approx(base + 1500.0, abs=1e-3)
+    stale_stats = read(state.home_stats_key(stale_home.pk))
+    assert stale_stats is not None
+    assert stale_stats["consumption_w"] == pytest.approx(base, abs=1e-3)
+    total = read(state.user_stats_key(user.pk))
+    assert total is not None
+    assert total["consumption_w"] == pytest.approx(2 * base + 1500.0, abs=1e-2)

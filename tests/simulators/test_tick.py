@@ -259,3 +259,20 @@ def test_simulators_import_no_django_celery_or_redis() -> None:
     count, _, forbidden = _run_python(IMPORT_SNIPPET).partition(" ")
     assert int(count) >= 8
     assert forbidden == ""
+
+
+def test_measured_load_adds_to_consumption_as_it_is() -> None:
+    from simulators.tick import population_tick
+
+    population, levels = build_population(200, 1_000, seed=3)
+    at = datetime(2026, 6, 21, 20, 0, tzinfo=UTC)
+    plain = population_tick(population, levels, tick_at=at, dt_s=60.0, seed=1)
+    measured = np.linspace(0.0, 2000.0, population.homes.count)
+    homes = replace(population.homes, measured_load_w=measured)
+    metered = population_tick(
+        replace(population, homes=homes), levels, tick_at=at, dt_s=60.0, seed=1
+    )
+    np.testing.assert_allclose(
+        metered.homes.consumption_w - plain.homes.consumption_w, measured, atol=1e-9
+    )
+    np.testing.assert_allclose(metered.homes.base_load_w, plain.homes.base_load_w)
