@@ -290,12 +290,13 @@ def provision_via_graphql(
     *,
     username: str,
     password: str,
-    home_id: str,
+    home_id: str | None,
     count: int,
     name_prefix: str = "Virtual meter",
     timeout_s: float = 15.0,
 ) -> list[dict[str, str]]:
-    """Log in, create ``count`` energy meters in ``home_id`` and rotate a key for each.
+    """Log in, make sure ``count`` energy meters exist in ``home_id`` (default: the user's
+    first home; meters of the same name are reused) and rotate a key for each.
 
     The only code that knows the GraphQL schema; adjust here when the schema moves.
     """
@@ -324,25 +325,44 @@ def provision_via_graphql(
         {"username": username, "password": password},
     )
     token = login["loginUser"]["accessToken"]
+    if home_id is None:
+        homes = call("{ homes { id name } }", {}, token)["homes"]
+        if not homes:
+            raise SystemExit("the user has no home: create one first (createHome)")
+        home_id = str(homes[0]["id"])
+        log.info("using home %s (%s)", home_id, homes[0]["name"])
+    existing = call(
+        "query Meters($homeId: ID!) { devices(homeId: $homeId, kind: ENERGY_METER, first: 100)"
+        " { edges { node { id name } } } }",
+        {"homeId": home_id},
+        token,
+    )["devices"]["edges"]
+    by_name = {edge["node"]["name"]: str(edge["node"]["id"]) for edge in existing}
     devices = []
     for i in range(count):
-        created = call(
-            "mutation Create($homeId: ID!, $name: String!) {"
-            " createEnergyMeter(input: {homeId: $homeId, name: $name}) {"
-            " __typename ... on EnergyMeter { id } } }",
-            {"homeId": home_id, "name": f"{name_prefix} {i + 1}"},
-            token,
-        )["createEnergyMeter"]
-        if not created or not created.get("id"):
-            raise SystemExit(f"createEnergyMeter returned {created!r}")
+        name = f"{name_prefix} {i + 1}"
+        device_id = by_name.get(name) or _create_meter(call, token, home_id, name)
         rotated = call(
             "mutation Rotate($deviceId: ID!) { rotateDeviceApiKey(deviceId: $deviceId) { key } }",
-            {"deviceId": created["id"]},
+            {"deviceId": device_id},
             token,
         )["rotateDeviceApiKey"]
-        devices.append({"device_id": str(created["id"]), "key": str(rotated["key"])})
-        log.info("created energy meter %s", created["id"])
+        devices.append({"device_id": device_id, "key": str(rotated["key"])})
     return devices
+
+
+def _create_meter(call: Any, token: str, home_id: str, name: str) -> str:
+    created = call(
+        "mutation Create($homeId: ID!, $name: String!) {"
+        " createEnergyMeter(input: {homeId: $homeId, name: $name}) {"
+        " __typename ... on EnergyMeter { id } } }",
+        {"homeId": home_id, "name": name},
+        token,
+    )["createEnergyMeter"]
+    if not created or not created.get("id"):
+        raise SystemExit(f"createEnergyMeter returned {created!r}")
+    log.info("created energy meter %s", created["id"])
+    return str(created["id"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,7 +508,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keys-file", help='JSON list of {"device_id", "key"}')
     p.add_argument("--username", help="GraphQL login to create meters and keys")
     p.add_argument("--password")
-    p.add_argument("--home-id", help="home to create the meters in")
+    p.add_argument("--home-id", help="home of the meters (default: the user's first home)")
     p.add_argument("--name-prefix", default="Virtual meter")
     p.add_argument("--save-keys", help="write the created device keys to this file")
     p.add_argument("--seed", type=int, default=0, help="load profiles are deterministic per seed")
@@ -497,8 +517,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=16, help="threads stepping the meters")
     p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
-    if not args.keys_file and not (args.username and args.password and args.home_id):
-        p.error("give --keys-file, or --username, --password and --home-id")
+    if not args.keys_file and not (args.username and args.password):
+        p.error("give --keys-file, or --username and --password (and optionally --home-id)")
     if args.count is not None and args.count < 1:
         p.error("--count must be >= 1")
     if not args.keys_file and args.count is None:

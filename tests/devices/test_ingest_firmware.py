@@ -64,3 +64,30 @@ def test_firmware_uploads_and_answers_commands(live_server: Any, user: Any) -> N
     assert EnergyMeter.objects.get(pk=meter.pk).reporting_interval_s == 2
     current = state.read_many([state.device_current_key(meter.pk)])[0]
     assert current is not None and current["seq"] == max(r.seq for r in rows if r.seq)
+
+
+def test_the_emulator_provisions_meters_once_in_the_users_first_home(
+    live_server: Any, user: Any
+) -> None:
+    from tests.devices.factories import HomeFactory
+
+    first = HomeFactory(owner=user, name="First")
+    HomeFactory(owner=user, name="Second")
+    password = "correct horse battery staple"
+    user.set_password(password)
+    user.save()
+
+    def provision() -> list[dict[str, str]]:
+        return emulate.provision_via_graphql(
+            live_server.url, username=user.username, password=password, home_id=None, count=3
+        )
+
+    keys = provision()
+    again = provision()
+    meters = EnergyMeter.objects.filter(home__owner=user)
+    assert meters.count() == 3 and {m.home_id for m in meters} == {first.pk}
+    assert [k["device_id"] for k in keys] == [k["device_id"] for k in again]
+    for old, new in zip(keys, again, strict=True):
+        assert hardware.device_authenticate(key=old["key"]) is None  # rotated away
+        device = hardware.device_authenticate(key=new["key"])
+        assert device is not None and str(device.device_id) == new["device_id"]
