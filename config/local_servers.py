@@ -60,3 +60,18 @@ def redis_server_args(port: int, workdir: str) -> list[str]:
         "--dir", workdir,
         "--maxmemory-policy", "noeviction",
     ]  # fmt: skip
+
+
+def mqtt_host_port(url: str) -> tuple[str, int]:
+    """Host and port of an ``mqtt://`` URL (default port 1883)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 1883
+
+
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)),
+        None,
+    )

@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config.local_servers import free_port, port_open, redis_reachable, redis_server_args
+from config.local_servers import (
+    free_port,
+    mosquitto_binary,
+    port_open,
+    redis_reachable,
+    redis_server_args,
+)
 
 __all__ = ["free_port", "port_open", "redis_reachable", "start_postgres", "start_redis"]
 
@@ -149,3 +155,37 @@ def postgres_reachable(url: str) -> bool:
             return True
     except psycopg.Error:
         return False
+
+
+def start_mosquitto() -> Server:
+    """A Mosquitto broker on a free local port, anonymous, nothing persisted."""
+    binary = mosquitto_binary()
+    if binary is None:
+        raise ServerUnavailable(
+            "No MQTT broker reachable at MQTT_URL and no mosquitto to start: install it "
+            "(Debian/Ubuntu: apt-get install mosquitto; macOS: brew install mosquitto) or set "
+            "MQTT_URL to a reachable broker."
+        )
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="gridtwin-mqtt-")
+    conf = os.path.join(workdir, "mosquitto.conf")
+    with open(conf, "w") as handle:
+        handle.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    process = subprocess.Popen(
+        [binary, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    def stop() -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    try:
+        _wait(lambda: port_open("127.0.0.1", port, 0.2), "mosquitto")
+    except ServerUnavailable:
+        stop()
+        raise
+    return Server(url=f"mqtt://127.0.0.1:{port}", stop=stop, process=process)

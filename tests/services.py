@@ -1,7 +1,8 @@
-"""Run a command (pytest, a benchmark) with real PostgreSQL and Redis.
+"""Run a command (pytest, a benchmark) with real PostgreSQL, Redis and an MQTT broker.
 
-Uses the servers at ``DATABASE_URL`` / ``REDIS_URL`` when they answer (defaults: the local
-ones on their standard ports), otherwise starts throwaway ones and stops them afterwards.
+Uses the servers at ``DATABASE_URL`` / ``REDIS_URL`` / ``MQTT_URL`` when they answer
+(defaults: the local ones on their standard ports), otherwise starts throwaway ones and
+stops them afterwards.
 Usage: ``python -m tests.services -- pytest -q``.
 """
 
@@ -11,17 +12,20 @@ import os
 import subprocess
 import sys
 
+from config.local_servers import mqtt_host_port, port_open
 from tests.servers import (
     Server,
     ServerUnavailable,
     postgres_reachable,
     redis_reachable,
+    start_mosquitto,
     start_postgres,
     start_redis,
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/gridtwin"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 # Tests use Redis databases 12-15 only, so a developer's data in 0-11 is never flushed.
 TEST_REDIS_DB = 12
 
@@ -47,10 +51,20 @@ def prepare_environment() -> list[Server]:
         server = start_redis()
         started.append(server)
         redis_url = server.url
+    mqtt_url = os.environ.get("MQTT_URL") or DEFAULT_MQTT_URL
+    if not port_open(*mqtt_host_port(mqtt_url)):
+        print(f"tests: no MQTT broker at {mqtt_url}; starting a throwaway one", flush=True)
+        server = start_mosquitto()
+        started.append(server)
+        mqtt_url = server.url
+    os.environ["MQTT_URL"] = mqtt_url
     os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = _with_db(redis_url, TEST_REDIS_DB)
     os.environ["REDIS_STATE_URL"] = _with_db(redis_url, TEST_REDIS_DB + 1)
-    print(f"tests: PostgreSQL {database_url}, Redis {os.environ['REDIS_URL']}", flush=True)
+    print(
+        f"tests: PostgreSQL {database_url}, Redis {os.environ['REDIS_URL']}, MQTT {mqtt_url}",
+        flush=True,
+    )
     return started
 
 

@@ -19,6 +19,7 @@ from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 import graphql_api.schema  # noqa: F401  (typed before freezegun swaps datetime)
+from config.local_servers import mqtt_host_port
 from devices import hardware
 from devices.models import (
     Battery,
@@ -70,7 +71,7 @@ class Listener:
             (m.topic, orjson.loads(m.payload))
         )
         self.client.on_subscribe = lambda *_: self.ready.set()
-        self.client.connect("127.0.0.1", 1883)
+        self.client.connect(*mqtt_host_port(settings.MQTT_URL))
         self.client.subscribe(f"{settings.MQTT_TOPIC_PREFIX}/+/commands", qos=1)
         self.client.loop_start()
         assert self.ready.wait(5)

@@ -9,9 +9,11 @@ from typing import Any
 
 import orjson
 import pytest
+from django.conf import settings as django_settings
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from config.local_servers import mqtt_host_port
 from devices import hardware, state
 from devices.ingest.mqtt import Bridge
 from devices.models import Alert, Device, DeviceCommand, Reading
@@ -40,7 +42,7 @@ def bridge(settings: Any) -> Iterator[Bridge]:
 @pytest.fixture
 def publisher() -> Iterator[mqtt.Client]:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
-    client.connect("127.0.0.1", 1883)
+    client.connect(*mqtt_host_port(django_settings.MQTT_URL))
     client.loop_start()
     yield client
     client.disconnect()
@@ -135,7 +137,7 @@ def test_the_last_will_marks_the_device_offline_and_alerts(
     device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-dev-{uuid.uuid4().hex[:8]}")
     offline = orjson.dumps({"status": "offline", "key": meter.api_key})
     device.will_set(topic(meter.pk, "status"), offline, qos=1)
-    device.connect("127.0.0.1", 1883, keepalive=5)
+    device.connect(*mqtt_host_port(django_settings.MQTT_URL), keepalive=5)
     device.loop_start()
     online = orjson.dumps({"status": "online", "key": meter.api_key})
     device.publish(topic(meter.pk, "status"), online, qos=1).wait_for_publish(5)

@@ -19,6 +19,7 @@ from django.db import connection
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from config.local_servers import mqtt_host_port
 from devices import hardware, state
 from devices.models import Device, Reading
 from tests.devices.factories import EnergyMeterFactory
@@ -75,7 +76,7 @@ def prefix() -> str:
 @pytest.fixture
 def publisher() -> Iterator[mqtt.Client]:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
-    client.connect("127.0.0.1", 1883)
+    client.connect(*mqtt_host_port(settings.MQTT_URL))
     client.loop_start()
     yield client
     client.disconnect()
