@@ -50,9 +50,10 @@ def _bridge(*args: str) -> subprocess.Popen[bytes]:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> tuple[int, str]:
+    """SIGTERM, then wait as long as the bridge itself allows its writer to finish (30 s)."""
     process.send_signal(signal.SIGTERM)
     try:
-        output, _ = process.communicate(timeout=10)
+        output, _ = process.communicate(timeout=35)
     except subprocess.TimeoutExpired:
         process.kill()
         output, _ = process.communicate()
