@@ -50,14 +50,8 @@ class Server:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def start_redis(port: int | None = None) -> Server:
-    """Start an in-memory Redis on 127.0.0.1; ``stop()`` ends it."""
-    port = port or free_port()
-    workdir = tempfile.mkdtemp(prefix="gridtwin-redis-")
-    try:
-        args = redis_server_args(port, workdir)
-    except RuntimeError as exc:
-        raise ServerUnavailable(str(exc)) from None
+def _local_process(args: list[str], *, port: int, workdir: str, url: str, what: str) -> Server:
+    """Start ``args`` listening on ``port``; its ``stop()`` ends it and removes ``workdir``."""
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop() -> None:
@@ -69,11 +63,23 @@ def start_redis(port: int | None = None) -> Server:
         shutil.rmtree(workdir, ignore_errors=True)
 
     try:
-        _wait(lambda: port_open("127.0.0.1", port, 0.2), "redis-server")
+        _wait(lambda: port_open("127.0.0.1", port, 0.2), what)
     except ServerUnavailable:
         stop()
         raise
-    return Server(url=f"redis://127.0.0.1:{port}/0", stop=stop, process=process)
+    return Server(url=url, stop=stop, process=process)
+
+
+def start_redis(port: int | None = None) -> Server:
+    """Start an in-memory Redis on 127.0.0.1; ``stop()`` ends it."""
+    port = port or free_port()
+    workdir = tempfile.mkdtemp(prefix="gridtwin-redis-")
+    try:
+        args = redis_server_args(port, workdir)
+    except RuntimeError as exc:
+        raise ServerUnavailable(str(exc)) from None
+    url = f"redis://127.0.0.1:{port}/0"
+    return _local_process(args, port=port, workdir=workdir, url=url, what="redis-server")
 
 
 def _pg_bindir() -> Path:
@@ -171,21 +177,7 @@ def start_mosquitto() -> Server:
     conf = os.path.join(workdir, "mosquitto.conf")
     with open(conf, "w") as handle:
         handle.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    process = subprocess.Popen(
-        [binary, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    url = f"mqtt://127.0.0.1:{port}"
+    return _local_process(
+        [binary, "-c", conf], port=port, workdir=workdir, url=url, what="mosquitto"
     )
-
-    def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-    try:
-        _wait(lambda: port_open("127.0.0.1", port, 0.2), "mosquitto")
-    except ServerUnavailable:
-        stop()
-        raise
-    return Server(url=f"mqtt://127.0.0.1:{port}", stop=stop, process=process)
