@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from config.db_url import psycopg_conninfo
-from config.local_servers import free_port, port_open
+from config.local_servers import free_port, port_open, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,11 +92,7 @@ def uvicorn_process(
             time.sleep(0.1)
         yield RunningServer(url=f"http://127.0.0.1:{port}", pid=process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.common import ROOT, bench_env, fresh_database, manage
+from config.local_servers import stop_process
 
 DATABASE = "gridtwin_bench_farm"
 START = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
@@ -130,11 +131,7 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process(worker, timeout_s=30)
 
 
 if __name__ == "__main__":

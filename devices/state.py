@@ -106,11 +106,6 @@ def client() -> redis.Redis:
     return redis.Redis(connection_pool=_pool(settings.REDIS_STATE_URL))
 
 
-def async_client() -> aioredis.Redis:
-    """An asyncio client on the live-state database; close it when done (``aclose``)."""
-    return aioredis.Redis.from_url(settings.REDIS_STATE_URL)
-
-
 def encode(value: Mapping[str, Any]) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
@@ -155,20 +150,6 @@ def write_many(
             pipe.set(key, encode(value), ex=expire_s)
         for channel, message in publish:
             pipe.publish(channel, encode(message))
-        pipe.execute()
-
-
-def push_window(
-    device_id: int, readings: Sequence[Mapping[str, Any]], conn: redis.Redis | None = None
-) -> None:
-    """Prepend readings (oldest first in ``readings``) to the device's capped window."""
-    if not readings:
-        return
-    conn = conn or client()
-    key = device_window_key(device_id)
-    with conn.pipeline(transaction=False) as pipe:
-        pipe.lpush(key, *[encode(reading) for reading in readings])
-        pipe.ltrim(key, 0, WINDOW_LENGTH - 1)
         pipe.execute()
 
 

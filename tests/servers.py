@@ -24,6 +24,7 @@ from config.local_servers import (
     port_open,
     redis_reachable,
     redis_server_args,
+    stop_process,
 )
 
 __all__ = ["free_port", "port_open", "redis_reachable", "start_postgres", "start_redis"]
@@ -55,11 +56,7 @@ def _local_process(args: list[str], *, port: int, workdir: str, url: str, what: 
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         shutil.rmtree(workdir, ignore_errors=True)
 
     try:
