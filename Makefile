@@ -37,27 +37,27 @@ typecheck: install-dev
 	$(VENV)/bin/mypy .
 
 pytest: install-dev
-	$(PY) -m tests.services -- pytest $(PYTEST_ARGS)
+	$(PY) -m tests.with_servers -- pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
 bench-api: install-dev
-	$(PY) -m tests.services -- python -m bench.api
+	$(PY) -m tests.with_servers -- python -m bench.api
 
 bench-physics: install-dev
 	$(PY) -m bench.physics
 
 bench-ingest: install-dev
-	$(PY) -m tests.services -- python -m bench.ingest
+	$(PY) -m tests.with_servers -- python -m bench.ingest
 
 bench-farm: install-dev
-	$(PY) -m tests.services -- python -m bench.farm
+	$(PY) -m tests.with_servers -- python -m bench.farm
 
 bench-stats: install-dev
-	$(PY) -m tests.services -- python -m bench.stats
+	$(PY) -m tests.with_servers -- python -m bench.stats
 
 bench-live: install-dev
-	$(PY) -m tests.services -- python -m bench.live
+	$(PY) -m tests.with_servers -- python -m bench.live
 
 clean:
 	rm -rf $(VENV) gridtwin.sqlite3 .mypy_cache .ruff_cache .pytest_cache

@@ -35,4 +35,4 @@ app.conf.update(
     enable_utc=True,
 )
 app.autodiscover_tasks()
-app.autodiscover_tasks(["devices"], related_name="farm_tasks")
+app.autodiscover_tasks(["simulators"])

@@ -36,13 +36,14 @@ def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[byte
 
 
 def run_tick(tick_at: datetime, timeout_s: float = 600) -> dict[str, float]:
-    from devices import farm, state
+    from devices.live import keys, store
+    from simulators.tasks import tick_run
 
-    conn = state.client()
-    key = state.farm_timing_key(int(tick_at.timestamp()))
+    conn = store.client()
+    key = keys.farm_timing_key(int(tick_at.timestamp()))
     conn.delete(key)
     started = time.time()
-    outcome = farm.tick_run(tick_at=tick_at)
+    outcome = tick_run(tick_at=tick_at)
     if outcome != "started":
         raise RuntimeError(f"tick {tick_at} not started: {outcome}")
     deadline = time.monotonic() + timeout_s
@@ -76,7 +77,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
 
-    from devices import state
+    from devices.live import store
     from devices.models import Device
 
     worker = start_worker(env, args.concurrency)
@@ -87,7 +88,7 @@ def main() -> None:
             f"per shard, tick {settings.TICK_SECONDS}s, {os.cpu_count()} CPUs",
             flush=True,
         )
-        conn = state.client()
+        conn = store.client()
         for size_index, size in enumerate(sizes):
             have = Device.objects.count()
             if size > have:

@@ -200,9 +200,9 @@ class LiveWatcher:
         self.latencies: list[float] = []
         self.stop = threading.Event()
         self.pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
-        from devices import state  # Django is set up by now
+        from devices.live import channels  # Django is set up by now
 
-        self.pubsub.psubscribe(f"{state.CHANNEL_PREFIX}device:*")
+        self.pubsub.psubscribe(f"{channels.CHANNEL_PREFIX}device:*")
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 

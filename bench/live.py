@@ -151,21 +151,20 @@ def setup_population(users: int, homes: int) -> list[tuple[str, int]]:
 
 
 def publish_tick(home_ids: list[int]) -> float:
-    from devices import state
+    from devices.live import channels, store
 
     stamp = time.time()
     values = [
         (
             home_id,
             {"production_w": 1000.0 + home_id % 7, "consumption_w": 800.0, "storage_flow_w": 0.0,
-             "net_grid_flow_w": -200.0, "self_sufficiency": 1.0, "ts": stamp},
+             "net_grid_flow_w": -200.0, "self_sufficiency": 1.0, "ts": stamp,
+             "until": stamp + 120},
         )
         for home_id in home_ids
     ]  # fmt: skip
-    state.write_many(
-        [(state.home_stats_key(h), v) for h, v in values],
-        publish=[(state.home_channel(h), v) for h, v in values],
-    )
+    store.home_stats_write(values)
+    store.publish_many([(channels.home_channel(h), v) for h, v in values])
     return stamp
 
 

@@ -3,7 +3,7 @@ Benchmark: one physics tick for 1,000,000 devices of mixed kinds in 200,000 home
 
 Run with ``python -m bench.physics`` (options: ``--homes``, ``--devices``,
 ``--repeat``, ``--profile``). Building the population arrays is setup and is not
-timed; each repetition times ``simulators.tick.population_tick`` including the home
+timed; each repetition times ``simulators.physics.tick.population_tick`` including the home
 balance, on one core (numpy elementwise work is single-threaded). Prints the best and
 median wall time and devices per second.
 """
@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from simulators.ev import EV_MODE_CHARGING, EV_MODE_DISCHARGING, EV_MODE_IDLE, WEEKDAYS_MASK
-from simulators.synthetic import SAMPLE_ZONES
-from simulators.tick import (
+from simulators.physics.ev import EV_MODE_CHARGING, EV_MODE_DISCHARGING, EV_MODE_IDLE, WEEKDAYS_MASK
+from simulators.physics.synthetic import SAMPLE_ZONES
+from simulators.physics.tick import (
     Batteries,
     ElectricVehicles,
     Generators,

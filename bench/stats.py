@@ -177,7 +177,8 @@ def main() -> None:
 
     django.setup()
     from accounts.tokens import access_token_issue
-    from devices import farm
+    from simulators import farm
+    from simulators.tasks import tick_run
     from tests.devices.factories import BatteryFactory, HomeFactory, SolarPanelFactory
 
     home: Any = HomeFactory(latitude=51.5, longitude=-0.12, timezone="Europe/London")
@@ -186,7 +187,7 @@ def main() -> None:
     token, _ = access_token_issue(user_id=home.owner_id)
 
     with wrapper_server(env) as url:
-        farm.tick_run(tick_at=farm.tick_align(datetime.now(UTC)))
+        tick_run(tick_at=farm.tick_align(datetime.now(UTC)))
         print(
             f"bench-stats: {args.connections} connections, {args.seconds:.0f}s per case "
             f"after {args.warmup:.0f}s warm-up, uvicorn 1 process (uvloop, httptools), "

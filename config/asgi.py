@@ -15,7 +15,7 @@ django_application = get_asgi_application()  # sets Django up before the imports
 
 from django.conf import settings  # noqa: E402
 
-from devices.live import close_hub  # noqa: E402
+from devices.live.pubsub import close_hub  # noqa: E402
 from graphql_api.schema import schema  # noqa: E402
 from graphql_api.websocket import GraphQLWebSocketApp  # noqa: E402
 

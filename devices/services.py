@@ -3,10 +3,10 @@
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from devices import selectors
+from devices import dispatch, selectors
+from devices.errors import field_error, not_found
 from devices.models import (
     DEVICE_MODELS,
     Device,
@@ -34,16 +34,6 @@ _PROTECTED_DEVICE_FIELDS = frozenset(
         "level_at",
     }
 )
-
-
-def not_found(field: str, what: str) -> ValidationError:
-    """The one error for "missing" and "not yours" alike."""
-    return field_error(field, f"{what} not found.", code="not_found")
-
-
-def field_error(field: str, message: str, *, code: str) -> ValidationError:
-    """A ValidationError on one field that keeps its code (a dict of plain strings loses it)."""
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def _validate(instance: Home | Device, *, exclude: tuple[str, ...] = ()) -> None:
@@ -188,7 +178,4 @@ def _simulate_on_commit(device: Device) -> None:
     """After commit, step a simulated device at once so its live state shows within a second."""
     if device.source != DeviceSource.SIMULATED:
         return
-    from devices.farm_tasks import simulate_device_task
-
-    device_id = device.pk
-    transaction.on_commit(lambda: simulate_device_task.delay(device_id=device_id), robust=True)
+    dispatch.device_step_request(device_id=device.pk)

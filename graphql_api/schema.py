@@ -19,13 +19,14 @@ from strawberry.extensions.query_depth_limiter import create_validator as create
 from strawberry.schema.config import StrawberryConfig
 
 from graphql_api.accounts.mutations import AccountMutation
-from graphql_api.devices.hardware import HardwareMutation, HardwareQuery
 from graphql_api.devices.mutations import DeviceMutation
 from graphql_api.devices.queries import DeviceQuery
-from graphql_api.devices.stats import EnergyStatsQuery
-from graphql_api.devices.subscriptions import DeviceSubscription
 from graphql_api.devices.types import DEVICE_TYPES
 from graphql_api.errors import should_mask_error
+from graphql_api.hardware.mutations import HardwareMutation
+from graphql_api.hardware.queries import HardwareQuery
+from graphql_api.live.queries import EnergyStatsQuery
+from graphql_api.live.subscriptions import DeviceSubscription
 
 
 @strawberry.type

@@ -1,4 +1,4 @@
-"""Test settings: real PostgreSQL and Redis, chosen by the test launcher (tests/services.py)."""
+"""Test settings: real PostgreSQL and Redis, chosen by the test launcher (tests/with_servers.py)."""
 
 from .base import *  # noqa: F403
 from .base import env

@@ -11,6 +11,7 @@ Answers: 201 stored, 400 invalid (nothing stored), 401 bad key, 403 not a physic
 from __future__ import annotations
 
 import contextvars
+import logging as _logging
 import threading
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.db import close_old_connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 
 from devices import hardware
 from devices.hardware import DeviceAuth
@@ -31,6 +33,7 @@ from devices.ingest.validation import (
     readings_from_body,
 )
 
+logger = _logging.getLogger(__name__)
 BAD_KEY = "Invalid or missing API key."
 # The work (database, Redis) runs in a thread pool so requests overlap; Django's default for sync
 # code under ASGI is one shared thread. Tests that share the test transaction set this to True.
@@ -124,6 +127,13 @@ def _telemetry(key: str | None, raw: bytes) -> JsonResponse:
     except hardware.DeviceGone:
         hardware.device_key_forget(key=key or "")
         return _error(401, BAD_KEY)
+    except RedisError:
+        # The readings are stored; their live values and alerts are not. The device re-sends
+        # the same readings (idempotent: duplicates are not stored twice) and completes them.
+        logger.warning("telemetry of device %s: live update failed", device.device_id)
+        return _error(503, "Readings stored, but the live update failed: send them again.")
+    if result.flush_due:
+        hardware.seen_flush()
     return JsonResponse(result.as_json(), status=201)
 
 
@@ -144,7 +154,9 @@ def _commands(key: str | None) -> JsonResponse:
     device = hardware.device_authenticate(key=key)
     if device is None:
         return _error(401, BAD_KEY)
-    return JsonResponse({"commands": hardware.commands_poll(device=device)})
+    commands = hardware.commands_poll(device=device)
+    hardware.device_seen(device=device)  # a poll is a sign of life
+    return JsonResponse({"commands": commands})
 
 
 @csrf_exempt

@@ -6,6 +6,8 @@ the topic name the same device. Telemetry goes to the live keys immediately and 
 ``Reading`` every second or every ``flush_rows`` readings. A malformed message is logged,
 counted and dropped; nothing a client sends stops the bridge. paho's network thread reconnects
 with exponential backoff (1 s … 60 s) and only queues messages; the main loop does the work.
+When PostgreSQL lags, intake waits for the writer and the broker holds the backlog
+(backpressure, see ``INTAKE_QUEUE_MESSAGES``): nothing received is dropped.
 """
 
 from __future__ import annotations
@@ -28,16 +30,25 @@ from django.db import close_old_connections
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices import hardware, state
+from devices import hardware
 from devices.hardware import DeviceAuth
-from devices.ingest.validation import InvalidTelemetry, Reading, TooLarge, readings_from_body
+from devices.ingest.validation import (
+    InvalidTelemetry,
+    TooLarge,
+    ValidReading,
+    readings_from_body,
+)
+from devices.live import channels, codecs, store
 from devices.models import DeviceSource
 
 logger = logging.getLogger(__name__)
 
 LEAVES = ("telemetry", "acks", "status")
 WRITER_QUEUE_BATCHES = 200  # batches of up to flush_rows readings waiting for PostgreSQL
-WRITER_WAIT_S = 5.0  # how long intake waits for the writer before dropping a batch
+WRITER_WAIT_S = 5.0  # intake waits this long for the writer before it says it is blocked
+#: Messages received and not yet handled. When full, paho's network thread waits: the bridge
+#: stops reading its socket and the broker holds the rest (backpressure, never a silent drop).
+INTAKE_QUEUE_MESSAGES = 100_000
 AUTH_TTL_S = 60.0  # a key check is reused this long (dropped at once when the key rotates)
 AUTH_MISS_TTL_S = 5.0
 AUTH_CACHE_SIZE = 50_000
@@ -73,11 +84,11 @@ class Bridge:
         self.counters: Counter[str] = Counter()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
-        self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
+        self._queue: queue.Queue[Message] = queue.Queue(maxsize=INTAKE_QUEUE_MESSAGES)
         self._stop = threading.Event()
-        self._rows: list[tuple[int, Reading]] = []
+        self._rows: list[tuple[int, ValidReading]] = []
         # PostgreSQL inserts run in a writer thread so parsing and live writes go on meanwhile.
-        self._writes: queue.Queue[list[tuple[int, Reading]] | None] = queue.Queue(
+        self._writes: queue.Queue[list[tuple[int, ValidReading]] | None] = queue.Queue(
             maxsize=WRITER_QUEUE_BATCHES
         )
         self._writer = (
@@ -144,9 +155,9 @@ class Bridge:
 
     def start(self) -> None:
         try:
-            conn = state.client()
+            conn = store.client()
             self._pubsub = conn.pubsub(ignore_subscribe_messages=True)
-            self._pubsub.subscribe(state.device_keys_channel())
+            self._pubsub.subscribe(channels.device_keys_channel())
         except Exception:
             logger.warning("mqtt bridge: cannot follow key rotations; caching less", exc_info=True)
             self._pubsub = None
@@ -203,7 +214,7 @@ class Bridge:
         self._follow_key_rotations()
         if messages:
             now = hardware.now_utc()
-            live: dict[int, tuple[DeviceAuth, list[Reading]]] = {}
+            live: dict[int, tuple[DeviceAuth, list[ValidReading]]] = {}
             for message in messages:
                 self.counters["messages"] += 1
                 try:
@@ -220,7 +231,10 @@ class Bridge:
         return len(messages)
 
     def _handle(
-        self, message: Message, now: datetime, live: dict[int, tuple[DeviceAuth, list[Reading]]]
+        self,
+        message: Message,
+        now: datetime,
+        live: dict[int, tuple[DeviceAuth, list[ValidReading]]],
     ) -> None:
         parts = message.topic[len(self.prefix) + 1 :].split("/")
         if len(parts) != 2 or parts[1] not in LEAVES or not parts[0].isdigit():
@@ -250,7 +264,7 @@ class Bridge:
         device: DeviceAuth,
         payload: dict[str, Any],
         now: datetime,
-        live: dict[int, tuple[DeviceAuth, list[Reading]]],
+        live: dict[int, tuple[DeviceAuth, list[ValidReading]]],
         message: Message,
     ) -> None:
         if device.source != DeviceSource.PHYSICAL:
@@ -332,7 +346,7 @@ class Bridge:
             return
         try:
             while (msg := self._pubsub.get_message(timeout=0)) is not None:
-                rotated = (state.decode(msg.get("data")) or {}).get("device_id")
+                rotated = (codecs.decode(msg.get("data")) or {}).get("device_id")
                 for key, (device, _) in list(self._auth.items()):
                     if device is not None and device.device_id == rotated:
                         del self._auth[key]
@@ -356,20 +370,23 @@ class Bridge:
         if due or force:
             self._safely("seen flush", hardware.seen_flush)
 
-    def _hand_over(self, rows: list[tuple[int, Reading]]) -> None:
-        """Queue rows for the writer thread; wait a little when it lags (backpressure), drop
-        them — counted and logged — when PostgreSQL has been unable to keep up for long."""
+    def _hand_over(self, rows: list[tuple[int, ValidReading]]) -> None:
+        """Queue rows for the writer thread, waiting for as long as it lags: intake stops, its
+        queue fills, paho stops reading, and the broker holds the messages (backpressure).
+        Nothing is dropped; a long wait is logged and counted."""
         try:
             self._writes.put(rows, timeout=WRITER_WAIT_S)
+            return
         except queue.Full:
-            self.counters["dropped"] += len(rows)
-            logger.error(
-                "mqtt bridge: PostgreSQL is not keeping up; dropped %d readings (%d so far)",
-                len(rows),
-                self.counters["dropped"],
+            self.counters["blocked"] += 1
+            logger.warning(
+                "mqtt bridge: PostgreSQL is not keeping up; intake waits for the writer "
+                "(%d waits so far)",
+                self.counters["blocked"],
             )
+        self._writes.put(rows)
 
-    def _store(self, rows: list[tuple[int, Reading]]) -> bool:
+    def _store(self, rows: list[tuple[int, ValidReading]]) -> bool:
         try:
             stored = hardware.readings_insert(rows, received_at=hardware.now_utc())
         except Exception:

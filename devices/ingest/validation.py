@@ -27,7 +27,7 @@ SEQ_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
+class ValidReading:
     """A validated reading in SI-suffixed names; ``measured_at`` is aware UTC."""
 
     measured_at: datetime
@@ -81,7 +81,7 @@ def readings_from_body(
     max_batch: int,
     skew_s: float,
     max_age_s: float,
-) -> list[Reading]:
+) -> list[ValidReading]:
     """Validate a decoded body; every reading or none (InvalidTelemetry, TooLarge)."""
     if not isinstance(body, dict):
         raise InvalidTelemetry({"body": "Expected a JSON object."})
@@ -97,7 +97,7 @@ def readings_from_body(
         batch = True
     else:
         items, batch = [body], False
-    readings: list[Reading] = []
+    readings: list[ValidReading] = []
     errors: dict[str, Any] = {}
     for index, item in enumerate(items):
         reading, problems = _reading(
@@ -184,12 +184,12 @@ def _reading_fast(item: dict[str, Any], now: datetime, skew_s: float, max_age_s:
     measured_at = measured_at.astimezone(UTC)
     if not (now - timedelta(seconds=max_age_s) <= measured_at <= now + timedelta(seconds=skew_s)):
         return None
-    return Reading(measured_at, seq, *numbers)
+    return ValidReading(measured_at, seq, *numbers)
 
 
 def _reading(
     item: Any, *, now: datetime, skew_s: float, max_age_s: float, timestamp_required: bool
-) -> tuple[Reading | None, dict[str, str]]:
+) -> tuple[ValidReading | None, dict[str, str]]:
     if isinstance(item, dict) and (fast := _reading_fast(item, now, skew_s, max_age_s)):
         return fast, {}
     if not isinstance(item, dict):
@@ -224,4 +224,4 @@ def _reading(
         problems["seq"] = "Must be between 0 and 2^63 - 1."
     if problems or measured_at is None:
         return None, problems
-    return Reading(measured_at=measured_at, seq=seq, **values), {}
+    return ValidReading(measured_at=measured_at, seq=seq, **values), {}

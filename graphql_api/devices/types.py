@@ -8,9 +8,9 @@ from strawberry import auto
 from strawberry.types import Info
 
 from devices import models
-from graphql_api.devices.live_types import DeviceState
 from graphql_api.devices.loaders import devices_by_home
-from graphql_api.devices.stats import device_live_loader
+from graphql_api.live.queries import device_live_loader
+from graphql_api.live.types import DeviceState
 
 # strawberry.enum registers the model's own TextChoices (it returns the same class).
 DeviceKind = models.DeviceKind

@@ -21,7 +21,7 @@ from django.db import connections
 from websockets.typing import Subprotocol
 
 from config.local_servers import free_port, port_open
-from devices import live
+from devices.live import pubsub
 
 T = TypeVar("T")
 
@@ -72,9 +72,9 @@ class LiveServer:
         assert self.loop is not None
         return asyncio.run_coroutine_threadsafe(fn(), self.loop).result(timeout_s)
 
-    def hub(self) -> live.LiveHub | None:
+    def hub(self) -> pubsub.LiveHub | None:
         assert self.loop is not None
-        return live._hubs.get(self.loop)
+        return pubsub._hubs.get(self.loop)
 
 
 @contextmanager

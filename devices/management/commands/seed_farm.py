@@ -31,7 +31,7 @@ from devices.models import (
     Home,
     SolarPanel,
 )
-from simulators.synthetic import SAMPLE_ZONES
+from simulators.physics.synthetic import SAMPLE_ZONES
 
 ZONES = SAMPLE_ZONES
 # Kinds in a home's device list, by share.

@@ -1,0 +1,304 @@
+"""Commands to devices: sent, retried with backoff, acknowledged or expired; simulated devices
+apply theirs at once."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from devices import errors, selectors, services
+from devices.hardware.common import (
+    METER_COMMANDS,
+    OPEN_COMMAND_STATUSES,
+    SIMULATED_COMMANDS,
+    now_utc,
+)
+from devices.hardware.common import invalid as _invalid
+from devices.hardware.keys import DeviceAuth
+from devices.models import (
+    Battery,
+    CommandStatus,
+    Device,
+    DeviceCommand,
+    DeviceKind,
+    DeviceSource,
+    DeviceStatus,
+    ElectricVehicle,
+    EnergyMeter,
+    EvMode,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+def command_topic(device_id: int, leaf: str = "commands") -> str:
+    return f"{settings.MQTT_TOPIC_PREFIX}/{device_id}/{leaf}"
+
+
+def _command_message(command: DeviceCommand) -> dict[str, Any]:
+    return {"id": str(command.id), "command": command.command, "args": command.args}
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=settings.COMMAND_RETRY_BASE_S * 2 ** max(attempts - 1, 0))
+
+
+def _validate_meter_command(command: str, args: Mapping[str, Any]) -> None:
+    if command not in METER_COMMANDS:
+        choices = ", ".join(sorted(METER_COMMANDS))
+        raise _invalid("command", f"Unknown command; one of {choices}.", "unknown")
+    if command == "set_interval":
+        seconds = args.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= 3600:
+            raise _invalid("args", "set_interval needs {seconds: an integer 1..3600}.", "invalid")
+
+
+def command_send(
+    *, user_id: int, device_id: int | str, command: str, args: Mapping[str, Any] | None = None
+) -> DeviceCommand:
+    """Send a command to one of the user's devices.
+
+    Physical devices: stored ``pending`` and published on ``…/{id}/commands`` when the device is
+    online (``sent``); an offline device's command waits until the device reports again or the
+    command expires (``COMMAND_TTL_S``). Simulated devices apply it at once (``acknowledged``).
+    """
+    args = dict(args or {})
+    try:
+        device = selectors.device_get(user_id=user_id, device_id=device_id)
+    except Device.DoesNotExist:
+        raise errors.not_found("device_id", "Device") from None
+    now = now_utc()
+    if device.source == DeviceSource.SIMULATED:
+        return _command_apply_simulated(user_id=user_id, device=device, command=command, args=args)
+    _validate_meter_command(command, args)
+    cmd = DeviceCommand.objects.create(
+        device=device,
+        command=command,
+        args=args,
+        expires_at=now + timedelta(seconds=settings.COMMAND_TTL_S),
+        next_attempt_at=now,
+    )
+    if device.status == DeviceStatus.ONLINE:
+        command_publish(command=cmd, now=now)
+    return cmd
+
+
+def _command_apply_simulated(
+    *, user_id: int, device: Device, command: str, args: Mapping[str, Any]
+) -> DeviceCommand:
+    if command not in SIMULATED_COMMANDS:
+        choices = ", ".join(sorted(SIMULATED_COMMANDS))
+        raise _invalid("command", f"Unknown command; one of {choices}.", "unknown")
+
+    def arg(name: str) -> Any:
+        if name not in args:
+            raise _invalid("args", f"{command} needs {{{name}}}.", "invalid")
+        return args[name]
+
+    def wrong_kind() -> ValidationError:
+        return _invalid("command", f"{command} does not apply to a {device.kind}.", "wrong_kind")
+
+    with transaction.atomic():
+        if command == "set_ev_mode":
+            try:
+                mode = EvMode(arg("mode"))
+            except ValueError:
+                raise _invalid("args", "Unknown mode.", "invalid") from None
+            services.electric_vehicle_set_mode(user_id=user_id, device_id=device.pk, mode=mode)
+        elif command == "set_setpoint":
+            if device.kind not in (DeviceKind.HEATER, DeviceKind.AIR_CONDITIONER):
+                raise wrong_kind()
+            services.device_update(
+                user_id=user_id, device_id=device.pk, setpoint_c=_float(arg("setpoint_c"))
+            )
+        elif command == "set_battery_reserve":
+            if isinstance(device, Battery):
+                fields = {"min_soc": _float(arg("min_soc"))}
+            elif isinstance(device, ElectricVehicle):
+                fields = {"reserve_soc": _float(arg("min_soc"))}
+            else:
+                raise wrong_kind()
+            services.device_update(user_id=user_id, device_id=device.pk, **fields)
+        else:  # set_generator_running
+            running = arg("running")
+            if device.kind != DeviceKind.GENERATOR:
+                raise wrong_kind()
+            if not isinstance(running, bool):
+                raise _invalid("args", "running must be true or false.", "invalid")
+            services.device_update(user_id=user_id, device_id=device.pk, running=running)
+        now = now_utc()
+        cmd = DeviceCommand.objects.create(
+            device=device,
+            command=command,
+            args=dict(args),
+            status=CommandStatus.ACKNOWLEDGED,
+            attempts=1,
+            sent_at=now,
+            acked_at=now,
+            expires_at=now,
+            result={"applied": True},
+        )
+    # The service that changed the parameters asked for one on-demand step after commit.
+    return cmd
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _invalid("args", "Must be a number.", "invalid")
+    return float(value)
+
+
+def mqtt_publish(topic: str, payload: bytes, *, qos: int = 1) -> None:
+    """Publish one message on the broker at ``MQTT_URL`` (raises OSError when unreachable)."""
+    from paho.mqtt import publish
+
+    url = urlsplit(settings.MQTT_URL)
+    auth = {"username": url.username, "password": url.password} if url.username else None
+    publish.single(
+        topic,
+        payload,
+        qos=qos,
+        hostname=url.hostname or "127.0.0.1",
+        port=url.port or 1883,
+        auth=auth,  # type: ignore[arg-type]
+        client_id=f"gridtwin-cmd-{uuid.uuid4().hex[:12]}",
+    )
+
+
+def command_publish(*, command: DeviceCommand, now: datetime | None = None) -> bool:
+    """Publish a command and count the attempt; on broker trouble leave it for the retry."""
+    now = now or now_utc()
+    try:
+        mqtt_publish(command_topic(command.device_id), orjson.dumps(_command_message(command)))
+    except (OSError, ValueError) as exc:
+        logger.warning("could not publish command %s: %s", command.id, exc)
+        command.next_attempt_at = now + _retry_delay(1)
+        command.save(update_fields=["next_attempt_at"])
+        return False
+    _mark_sent(command, now)
+    return True
+
+
+def _mark_sent(command: DeviceCommand, now: datetime) -> None:
+    command.attempts += 1
+    command.status = CommandStatus.SENT
+    command.sent_at = now
+    command.next_attempt_at = now + _retry_delay(command.attempts)
+    command.save(update_fields=["attempts", "status", "sent_at", "next_attempt_at"])
+
+
+def commands_dispatch(*, device_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Publish the pending commands of devices that just came online."""
+    now = now or now_utc()
+    sent = 0
+    pending = DeviceCommand.objects.filter(
+        device_id__in=device_ids, status=CommandStatus.PENDING, expires_at__gt=now
+    ).order_by("created_at")
+    for cmd in pending:
+        sent += command_publish(command=cmd, now=now)
+    return sent
+
+
+def commands_retry(*, now: datetime | None = None) -> dict[str, int]:
+    """Expire overdue commands, re-send unacknowledged ones with backoff, send pending ones
+    whose device is online. A command sent ``COMMAND_MAX_ATTEMPTS`` times expires."""
+    now = now or now_utc()
+    expired = DeviceCommand.objects.filter(
+        status__in=OPEN_COMMAND_STATUSES, expires_at__lte=now
+    ).update(status=CommandStatus.EXPIRED)
+    expired += DeviceCommand.objects.filter(
+        status=CommandStatus.SENT,
+        attempts__gte=settings.COMMAND_MAX_ATTEMPTS,
+        next_attempt_at__lte=now,
+    ).update(status=CommandStatus.EXPIRED)
+    due = DeviceCommand.objects.filter(
+        status__in=OPEN_COMMAND_STATUSES,
+        next_attempt_at__lte=now,
+        device__status=DeviceStatus.ONLINE,
+    ).order_by("next_attempt_at")[:1000]
+    resent = sum(command_publish(command=cmd, now=now) for cmd in due)
+    return {"expired": expired, "resent": resent}
+
+
+class CommandNotFound(Exception):
+    """No such command for this device (or not this device's)."""
+
+
+class CommandClosed(Exception):
+    """The command expired, or was already answered differently."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"Command is {status}.")
+        self.status = status
+
+
+def commands_poll(*, device: DeviceAuth, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Commands waiting for an HTTP-polling device; they count as sent (and the poll as a sign
+    of life)."""
+    now = now or now_utc()
+    with transaction.atomic():
+        waiting = list(
+            DeviceCommand.objects.select_for_update(skip_locked=True)
+            .filter(
+                device_id=device.device_id,
+                status__in=OPEN_COMMAND_STATUSES,
+                expires_at__gt=now,
+            )
+            .order_by("created_at")[:50]
+        )
+        for cmd in waiting:
+            _mark_sent(cmd, now)
+    return [_command_message(cmd) for cmd in waiting]
+
+
+def command_ack(
+    *,
+    device_id: int,
+    command_id: str,
+    status: str,
+    result: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> DeviceCommand:
+    """Record the device's answer. Repeating the same answer is harmless."""
+    if status not in (CommandStatus.ACKNOWLEDGED, CommandStatus.FAILED):
+        raise _invalid("status", "Must be acknowledged or failed.", "invalid")
+    if result is not None and not isinstance(result, Mapping):
+        raise _invalid("result", "Must be an object.", "invalid")
+    try:
+        pk = uuid.UUID(str(command_id))
+    except ValueError:
+        raise CommandNotFound from None
+    now = now or now_utc()
+    with transaction.atomic():
+        try:
+            cmd = DeviceCommand.objects.select_for_update().get(pk=pk, device_id=device_id)
+        except DeviceCommand.DoesNotExist:
+            raise CommandNotFound from None
+        if cmd.status in (CommandStatus.ACKNOWLEDGED, CommandStatus.FAILED):
+            if cmd.status == status:
+                return cmd
+            raise CommandClosed(cmd.status)
+        if cmd.status == CommandStatus.EXPIRED:
+            raise CommandClosed(cmd.status)
+        cmd.status = status
+        cmd.acked_at = now
+        cmd.result = dict(result or {})
+        cmd.save(update_fields=["status", "acked_at", "result"])
+        if status == CommandStatus.ACKNOWLEDGED and cmd.command == "set_interval":
+            EnergyMeter.objects.filter(pk=device_id).update(
+                reporting_interval_s=int(cmd.args["seconds"])
+            )
+    return cmd

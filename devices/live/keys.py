@@ -1,0 +1,80 @@
+"""Redis key names of the live state and the farm's bookkeeping: known to ``devices.live`` only.
+
+The layout, the TTLs and the staleness rule are in docs/architecture.md ("Live state").
+Modules outside ``devices.live`` never build a key: they call :mod:`devices.live.store` or
+:mod:`devices.live.ticks` with ids (an import-linter contract keeps it so).
+"""
+
+from __future__ import annotations
+
+
+def device_current_key(device_id: int) -> str:
+    return f"device:{device_id}:current"
+
+
+def device_storage_key(device_id: int) -> str:
+    return f"device:{device_id}:storage"
+
+
+def device_window_key(device_id: int) -> str:
+    return f"device:{device_id}:window"
+
+
+def home_stats_key(home_id: int) -> str:
+    return f"home:{home_id}:stats"
+
+
+def user_stats_key(user_id: int) -> str:
+    return f"user:{user_id}:energy_stats"
+
+
+#: Hash: device id -> newest reading + ``seen_at`` since the last heartbeat drain.
+SEEN_KEY = "hardware:seen"
+
+
+def device_key_key(prefix: str) -> str:
+    """The cached check of a device API key, by its public prefix."""
+    return f"device-key:{prefix}"
+
+
+# --- The farm's bookkeeping -------------------------------------------------------------------
+
+
+def farm_tick_lock_key(tick_s: int) -> str:
+    """Taken once per tick (SET NX): a duplicate or late beat finds it and does nothing."""
+    return f"farm:tick:{tick_s}:lock"
+
+
+def farm_running_key() -> str:
+    """Held from a tick's start to its finalize: a tick arriving meanwhile is skipped."""
+    return "farm:running"
+
+
+def farm_skipped_key() -> str:
+    """Counter of ticks skipped because the previous one was still running."""
+    return "farm:ticks_skipped"
+
+
+def farm_shards_failed_key() -> str:
+    """Counter of shards that gave no result for their tick (their homes read stale)."""
+    return "farm:shards_failed"
+
+
+def farm_shard_key(tick_s: int, home_id_from: int) -> str:
+    """A shard's per-home results for its tick's finalize."""
+    return f"farm:tick:{tick_s}:shard:{home_id_from}"
+
+
+def farm_shard_attempts_key(tick_s: int, home_id_from: int) -> str:
+    return f"farm:tick:{tick_s}:shard:{home_id_from}:attempts"
+
+
+def farm_timing_key(tick_s: int) -> str:
+    """Hash of seconds spent per phase (load, physics, write, finalize) in a tick."""
+    return f"farm:tick:{tick_s}:timing"
+
+
+def farm_params_version_key(home_id_from: int) -> str:
+    """Counter moved by every on-demand step of a home in the shard starting at ``home_id_from``:
+    a shard whose parameters are older than it writes nothing (see ``ticks.shard_write``)."""
+    return f"farm:shard:{home_id_from}:params"

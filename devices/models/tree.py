@@ -1,0 +1,293 @@
+"""The device tree: one concrete ``Device`` base and one child table per kind (multi-table
+inheritance), with the kind, source and status vocabularies."""
+
+from datetime import time
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from model_utils.managers import InheritanceManager
+
+from devices.models.homes import Home
+from devices.validators import (
+    validate_efficiency,
+    validate_fraction,
+    validate_positive,
+)
+from simulators.physics.constants import WEEKDAYS_MASK
+
+
+class DeviceKind(models.TextChoices):
+    SOLAR_PANEL = "solar_panel", "Solar panel"
+    GENERATOR = "generator", "Generator"
+    BATTERY = "battery", "Battery"
+    ELECTRIC_VEHICLE = "electric_vehicle", "Electric vehicle"
+    HEATER = "heater", "Heater"
+    AIR_CONDITIONER = "air_conditioner", "Air conditioner"
+    ENERGY_METER = "energy_meter", "Energy meter"
+
+
+class DeviceSource(models.TextChoices):
+    SIMULATED = "simulated", "Simulated"
+    PHYSICAL = "physical", "Physical"
+
+
+class DeviceStatus(models.TextChoices):
+    ONLINE = "online", "Online"
+    OFFLINE = "offline", "Offline"
+    DISABLED = "disabled", "Disabled"
+
+
+class Device(models.Model):
+    """The concrete base of every device. ``kind`` names the child table that completes it."""
+
+    KIND: DeviceKind
+
+    home = models.ForeignKey(Home, on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=DeviceKind.choices, editable=False)
+    source = models.CharField(
+        max_length=10, choices=DeviceSource.choices, default=DeviceSource.SIMULATED
+    )
+    status = models.CharField(
+        max_length=10, choices=DeviceStatus.choices, default=DeviceStatus.ONLINE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    api_key_prefix = models.CharField(max_length=16, null=True, blank=True, unique=True)
+    api_key_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+
+    objects = InheritanceManager()
+
+    class Meta:
+        ordering = ["id"]
+        base_manager_name = "objects"
+        indexes = [
+            models.Index(fields=["home", "kind"]),
+            models.Index(fields=["kind", "source", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        kind = getattr(type(self), "KIND", None)
+        if kind is not None:
+            self.kind = kind
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class SolarPanel(Device):
+    KIND = DeviceKind.SOLAR_PANEL
+
+    panel_area_m2 = models.FloatField(validators=[validate_positive])
+    efficiency = models.FloatField(default=0.2, validators=[validate_efficiency])
+    rated_power_w = models.FloatField(validators=[validate_positive])
+    tilt_deg = models.FloatField(
+        default=30.0, validators=[MinValueValidator(0), MaxValueValidator(90)]
+    )
+    azimuth_deg = models.FloatField(
+        default=180.0,
+        validators=[MinValueValidator(0), MaxValueValidator(360)],
+        help_text="Compass direction the panel faces: 0 north, 90 east, 180 south. [deg]",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(panel_area_m2__gt=0), name="solar_area_pos"),
+            models.CheckConstraint(
+                condition=Q(efficiency__gt=0, efficiency__lte=1), name="solar_efficiency_range"
+            ),
+            models.CheckConstraint(condition=Q(rated_power_w__gt=0), name="solar_rated_pos"),
+            models.CheckConstraint(
+                condition=Q(tilt_deg__gte=0, tilt_deg__lte=90), name="solar_tilt"
+            ),
+            models.CheckConstraint(
+                condition=Q(azimuth_deg__gte=0, azimuth_deg__lte=360), name="solar_azimuth"
+            ),
+        ]
+
+
+class Generator(Device):
+    KIND = DeviceKind.GENERATOR
+
+    rated_power_w = models.FloatField(validators=[validate_positive])
+    running = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(rated_power_w__gt=0), name="generator_rated_pos"),
+        ]
+
+
+class Battery(Device):
+    KIND = DeviceKind.BATTERY
+
+    capacity_wh = models.FloatField(validators=[validate_positive])
+    max_charge_w = models.FloatField(validators=[validate_positive])
+    max_discharge_w = models.FloatField(validators=[validate_positive])
+    round_trip_efficiency = models.FloatField(default=0.9, validators=[validate_efficiency])
+    min_soc = models.FloatField(default=0.1, validators=[validate_fraction])
+    level_wh = models.FloatField(
+        null=True, blank=True, help_text="Last checkpointed stored energy. [Wh]"
+    )
+    level_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "batteries"
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity_wh__gt=0), name="battery_capacity_pos"),
+            models.CheckConstraint(condition=Q(max_charge_w__gt=0), name="battery_charge_pos"),
+            models.CheckConstraint(
+                condition=Q(max_discharge_w__gt=0), name="battery_discharge_pos"
+            ),
+            models.CheckConstraint(
+                condition=Q(round_trip_efficiency__gt=0, round_trip_efficiency__lte=1),
+                name="battery_efficiency_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_soc__gte=0, min_soc__lt=1), name="battery_min_soc"
+            ),
+        ]
+
+    def clean(self) -> None:
+        if self.min_soc is not None and self.min_soc >= 1:
+            raise ValidationError({"min_soc": "Must be below 1."})
+        if (
+            self.level_wh is not None
+            and self.capacity_wh
+            and not 0 <= self.level_wh <= self.capacity_wh
+        ):
+            raise ValidationError({"level_wh": "Must be between 0 and the capacity."})
+
+
+class EvMode(models.TextChoices):
+    CHARGING = "charging", "Charging"
+    DISCHARGING = "discharging", "Discharging (V2H)"
+    OFFLINE = "offline", "Offline"
+    IDLE = "idle", "Idle"
+
+
+class ElectricVehicle(Device):
+    KIND = DeviceKind.ELECTRIC_VEHICLE
+
+    battery_capacity_wh = models.FloatField(validators=[validate_positive])
+    max_charge_w = models.FloatField(validators=[validate_positive])
+    max_discharge_w = models.FloatField(default=0.0, validators=[MinValueValidator(0)])
+    mode = models.CharField(max_length=12, choices=EvMode.choices, default=EvMode.IDLE)
+    target_soc = models.FloatField(default=0.9, validators=[validate_fraction])
+    reserve_soc = models.FloatField(
+        default=0.3, validators=[validate_fraction], help_text="V2H never discharges below this."
+    )
+    driving_wh_per_hour = models.FloatField(default=2500.0, validators=[MinValueValidator(0)])
+    away_days = models.PositiveSmallIntegerField(
+        default=WEEKDAYS_MASK,
+        validators=[MaxValueValidator(0b1111111)],
+        help_text="Days away, a bit per weekday: Monday is bit 0, Sunday bit 6.",
+    )
+    departure_time = models.TimeField(default=time(7, 0))
+    arrival_time = models.TimeField(default=time(18, 0))
+    level_wh = models.FloatField(null=True, blank=True)
+    level_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(battery_capacity_wh__gt=0), name="ev_capacity_pos"),
+            models.CheckConstraint(condition=Q(max_charge_w__gt=0), name="ev_charge_pos"),
+            models.CheckConstraint(condition=Q(max_discharge_w__gte=0), name="ev_discharge_nonneg"),
+            models.CheckConstraint(
+                condition=Q(target_soc__gte=0, target_soc__lte=1), name="ev_target_soc_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserve_soc__gte=0, reserve_soc__lte=F("target_soc")),
+                name="ev_reserve_below_target",
+            ),
+            models.CheckConstraint(condition=Q(away_days__lte=127), name="ev_away_days_mask"),
+        ]
+
+    def clean(self) -> None:
+        if (
+            self.reserve_soc is not None
+            and self.target_soc is not None
+            and self.reserve_soc > self.target_soc
+        ):
+            raise ValidationError({"reserve_soc": "Must not exceed the target state of charge."})
+        if self.departure_time is not None and self.departure_time == self.arrival_time:
+            raise ValidationError({"arrival_time": "Must differ from the departure time."})
+
+
+class Heater(Device):
+    KIND = DeviceKind.HEATER
+
+    rated_power_w = models.FloatField(validators=[validate_positive])
+    setpoint_c = models.FloatField(
+        default=20.0, validators=[MinValueValidator(5), MaxValueValidator(35)]
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(rated_power_w__gt=0), name="heater_rated_pos"),
+            models.CheckConstraint(
+                condition=Q(setpoint_c__gte=5, setpoint_c__lte=35), name="heater_setpoint_range"
+            ),
+        ]
+
+
+class AirConditioner(Device):
+    KIND = DeviceKind.AIR_CONDITIONER
+
+    rated_power_w = models.FloatField(validators=[validate_positive])
+    setpoint_c = models.FloatField(
+        default=24.0, validators=[MinValueValidator(16), MaxValueValidator(32)]
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(rated_power_w__gt=0), name="ac_rated_pos"),
+            models.CheckConstraint(
+                condition=Q(setpoint_c__gte=16, setpoint_c__lte=32), name="ac_setpoint_range"
+            ),
+        ]
+
+
+class EnergyMeter(Device):
+    """A physical PZEM-004T-style meter; the fields hold its latest reading."""
+
+    KIND = DeviceKind.ENERGY_METER
+
+    reporting_interval_s = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(3600)]
+    )
+    voltage_v = models.FloatField(null=True, blank=True)
+    current_a = models.FloatField(null=True, blank=True)
+    power_w = models.FloatField(null=True, blank=True)
+    energy_wh = models.FloatField(null=True, blank=True)
+    frequency_hz = models.FloatField(null=True, blank=True)
+    power_factor = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reporting_interval_s__gte=1, reporting_interval_s__lte=3600),
+                name="meter_interval_range",
+            ),
+        ]
+
+
+DEVICE_MODELS: dict[DeviceKind, type[Device]] = {
+    model.KIND: model
+    for model in (
+        SolarPanel,
+        Generator,
+        Battery,
+        ElectricVehicle,
+        Heater,
+        AirConditioner,
+        EnergyMeter,
+    )
+}
+
+
+# --- Real hardware: readings, hourly rollups, commands, alerts -------------------------------
