@@ -29,9 +29,18 @@ def context_for_request(request: HttpRequest, response: HttpResponse | None) -> 
     return Context(request=request, response=response, claims=claims)
 
 
+def authentication_error(context: Context) -> Unauthenticated:
+    """The ``UNAUTHENTICATED`` error for a caller without a valid token (why it was refused)."""
+    return Unauthenticated(context.auth_error or "Authentication required.")
+
+
 def current_user_id(info: Info) -> int:
-    """The caller's user id, or an ``UNAUTHENTICATED`` error."""
+    """The caller's user id, or an ``UNAUTHENTICATED`` error.
+
+    Who may call a field is declared on the field (:mod:`graphql_api.permissions`); this only
+    reads the id, and refuses the same way should it ever run unguarded.
+    """
     context: Context = info.context
     if context.claims is None:
-        raise Unauthenticated(context.auth_error or "Authentication required.")
+        raise authentication_error(context)
     return context.claims.user_id

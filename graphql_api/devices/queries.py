@@ -1,5 +1,5 @@
 import base64
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 import strawberry_django
@@ -23,6 +23,7 @@ from graphql_api.devices.types import (
     PageInfo,
 )
 from graphql_api.errors import PublicError, Unauthenticated
+from graphql_api.permissions import IsAuthenticated
 
 _CURSOR_PREFIX = "device:"
 
@@ -74,19 +75,22 @@ def _page(queryset: QuerySet[Device], first: int, after: str | None) -> DeviceCo
 
 @strawberry.type
 class DeviceQuery:
-    @strawberry_django.field(description="The caller.")
+    @strawberry_django.field(permission_classes=[IsAuthenticated], description="The caller.")
     def me(self, info: Info) -> UserType:
         user = User.objects.filter(pk=current_user_id(info), is_active=True).first()
         if user is None:  # deleted or deactivated since the token was issued
             raise Unauthenticated("Authentication required.")
         return user  # type: ignore[return-value]
 
-    @strawberry_django.field(description="The caller's homes.")
+    @strawberry_django.field(
+        permission_classes=[IsAuthenticated], description="The caller's homes."
+    )
     def homes(self, info: Info) -> list[HomeType]:
         return list(selectors.home_list(user_id=current_user_id(info)))  # type: ignore[arg-type]
 
     @strawberry_django.field(
-        description="One of the caller's homes; null if there is no such home."
+        permission_classes=[IsAuthenticated],
+        description="One of the caller's homes; null if there is no such home.",
     )
     def home(self, info: Info, id: strawberry.ID) -> HomeType | None:
         try:
@@ -94,24 +98,31 @@ class DeviceQuery:
         except Home.DoesNotExist:
             return None
 
-    @strawberry_django.field(description="The caller's devices, oldest first, a page at a time.")
+    @strawberry_django.field(
+        permission_classes=[IsAuthenticated],
+        description="The caller's devices, oldest first, a page at a time.",
+    )
     def devices(
         self,
         info: Info,
         home_id: strawberry.ID | None = None,
         kind: DeviceKind | None = None,
-        source: DeviceSource | None = None,
+        # `source_`: a field extension (the permission) takes `source` as its own parameter.
+        source_: Annotated[DeviceSource | None, strawberry.argument(name="source")] = None,
         status: DeviceStatus | None = None,
         first: int = 100,
         after: str | None = None,
     ) -> DeviceConnection:
         user_id = current_user_id(info)
         queryset = selectors.device_list(
-            user_id=user_id, home_id=home_id, kind=kind, source=source, status=status
+            user_id=user_id, home_id=home_id, kind=kind, source=source_, status=status
         )
         return _page(queryset, first, after)
 
-    @strawberry_django.field(description="One of the caller's devices; null if there is none.")
+    @strawberry_django.field(
+        permission_classes=[IsAuthenticated],
+        description="One of the caller's devices; null if there is none.",
+    )
     def device(self, info: Info, id: strawberry.ID) -> DeviceInterface | None:
         try:
             return selectors.device_get(user_id=current_user_id(info), device_id=id)  # type: ignore[return-value]

@@ -20,12 +20,14 @@ from graphql_api.hardware.types import (
     DeviceCommandType,
     public_error,
 )
+from graphql_api.permissions import IsAuthenticated
 
 
 @strawberry.type
 class HardwareMutation:
     @strawberry_django.mutation(
-        description="Issue a new API key for a physical device; the old key stops working."
+        permission_classes=[IsAuthenticated],
+        description="Issue a new API key for a physical device; the old key stops working.",
     )
     def rotate_device_api_key(self, info: Info, device_id: strawberry.ID) -> DeviceApiKey:
         try:
@@ -39,6 +41,7 @@ class HardwareMutation:
         )
 
     @strawberry_django.mutation(
+        permission_classes=[IsAuthenticated],
         handle_django_errors=True,
         description="Send a command; simulated devices apply it at once, physical ones when "
         "online (it waits while the device is offline, until it expires).",
@@ -53,11 +56,11 @@ class HardwareMutation:
         )
         return cmd  # type: ignore[no-any-return]
 
-    @strawberry_django.mutation(handle_django_errors=True)
+    @strawberry_django.mutation(permission_classes=[IsAuthenticated], handle_django_errors=True)
     def resolve_alert(self, info: Info, id: strawberry.ID) -> AlertType:
         return hardware.alert_resolve(user_id=current_user_id(info), alert_id=id)  # type: ignore[return-value]
 
-    @strawberry_django.mutation(handle_django_errors=True)
+    @strawberry_django.mutation(permission_classes=[IsAuthenticated], handle_django_errors=True)
     def set_alert_rule(
         self, info: Info, device_id: strawberry.ID, input: AlertRuleInput
     ) -> AlertRuleType:

@@ -20,13 +20,17 @@ from graphql_api.hardware.types import (
     ReadingType,
     public_error,
 )
+from graphql_api.permissions import IsAuthenticated
 
 From = Annotated[datetime, strawberry.argument(name="from")]
 
 
 @strawberry.type
 class HardwareQuery:
-    @strawberry_django.field(description="Raw readings of a device in [from, to), oldest first.")
+    @strawberry_django.field(
+        permission_classes=[IsAuthenticated],
+        description="Raw readings of a device in [from, to), oldest first.",
+    )
     def readings(
         self, info: Info, device_id: strawberry.ID, from_: From, to: datetime, first: int = 1000
     ) -> list[ReadingType]:
@@ -41,7 +45,10 @@ class HardwareQuery:
         except ValidationError as exc:
             raise public_error(exc) from None
 
-    @strawberry_django.field(description="Hourly energy of a meter for the hours in [from, to).")
+    @strawberry_django.field(
+        permission_classes=[IsAuthenticated],
+        description="Hourly energy of a meter for the hours in [from, to).",
+    )
     def meter_energy_hourly(
         self, info: Info, device_id: strawberry.ID, from_: From, to: datetime
     ) -> list[MeterEnergyHourType]:
@@ -52,7 +59,10 @@ class HardwareQuery:
         except ValidationError as exc:
             raise public_error(exc) from None
 
-    @strawberry_django.field(description="Commands sent to a device, newest first (last 100).")
+    @strawberry_django.field(
+        permission_classes=[IsAuthenticated],
+        description="Commands sent to a device, newest first (last 100).",
+    )
     def commands(self, info: Info, device_id: strawberry.ID) -> list[DeviceCommandType]:
         try:
             commands: Any = hardware.command_list(
@@ -62,12 +72,18 @@ class HardwareQuery:
         except ValidationError as exc:
             raise public_error(exc) from None
 
-    @strawberry_django.field(description="The caller's alerts, newest first (last 200).")
+    @strawberry_django.field(
+        permission_classes=[IsAuthenticated],
+        description="The caller's alerts, newest first (last 200).",
+    )
     def alerts(self, info: Info, resolved: bool | None = None) -> list[AlertType]:
         alerts: Any = hardware.alert_list(user_id=current_user_id(info), resolved=resolved)[:200]
         return list(alerts)
 
-    @strawberry_django.field(description="A device's alert thresholds; null when none are set.")
+    @strawberry_django.field(
+        permission_classes=[IsAuthenticated],
+        description="A device's alert thresholds; null when none are set.",
+    )
     def alert_rule(self, info: Info, device_id: strawberry.ID) -> AlertRuleType | None:
         try:
             return hardware.alert_rule_get(  # type: ignore[return-value]

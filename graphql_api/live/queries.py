@@ -23,6 +23,7 @@ from graphql_api.live.types import (
     device_state_from_values,
     energy_stats_from_value,
 )
+from graphql_api.permissions import IsAuthenticated
 from simulators import farm
 
 
@@ -96,8 +97,9 @@ async def _owned_home_id_cached(user_id: int, home_id: strawberry.ID) -> int | N
 @strawberry.type
 class EnergyStatsQuery:
     @strawberry.field(
+        permission_classes=[IsAuthenticated],
         description="Live energy flows of one of the caller's homes, or (no homeId) of all of "
-        "them; null if there is no such home. No data yet reads as nulls with stale: true."
+        "them; null if there is no such home. No data yet reads as nulls with stale: true.",
     )
     async def energy_stats(
         self, info: Info, home_id: strawberry.ID | None = None
@@ -112,8 +114,9 @@ class EnergyStatsQuery:
         return energy_stats_from_value(await store.ahome_stats(owned, conn), home_id=owned)
 
     @strawberry.field(
+        permission_classes=[IsAuthenticated],
         description="Energy of one of the caller's homes per bucket in [from, to), oldest "
-        "first, only buckets with data [kWh]; null if there is no such home."
+        "first, only buckets with data [kWh]; null if there is no such home.",
     )
     async def energy_history(
         self,

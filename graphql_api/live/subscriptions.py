@@ -26,6 +26,7 @@ from graphql_api.live.types import (
     device_state_from_values,
     energy_stats_from_value,
 )
+from graphql_api.permissions import IsAuthenticated
 
 _STORAGE_KINDS = frozenset({DeviceKind.BATTERY, DeviceKind.ELECTRIC_VEHICLE})
 #: Unread alert events kept per subscriber before the oldest is dropped.
@@ -117,15 +118,27 @@ def _open_alerts(user_id: int) -> list[AlertEvent]:
 def _energy_stats(user_id: int, home_id: int | None) -> AsyncGenerator[EnergyStats, None]:
     channel = channels.user_channel(user_id) if home_id is None else channels.home_channel(home_id)
 
+    last: list[tuple[Any, ...]] = []
+
+    def fresh(value: dict[str, Any] | None) -> bool:
+        """False for the value already sent (a snapshot read just before its tick's message)."""
+        stamp = tuple((value or {}).get(f) for f in ("ts", "until", "partial"))
+        if value is not None and last and last[0] == stamp:
+            return False
+        last[:] = [stamp]
+        return True
+
     async def snapshot(hub: pubsub.LiveHub) -> list[EnergyStats]:
+        last.clear()
         if home_id is None:
             value = await store.auser_stats(user_id, hub.redis)
         else:
             value = await store.ahome_stats(home_id, hub.redis)
+        fresh(value)
         return [energy_stats_from_value(value, home_id=home_id)]
 
-    async def convert(value: dict[str, Any]) -> EnergyStats:
-        return energy_stats_from_value(value, home_id=home_id)
+    async def convert(value: dict[str, Any]) -> EnergyStats | None:
+        return energy_stats_from_value(value, home_id=home_id) if fresh(value) else None
 
     return pubsub.follow(channel, snapshot=snapshot, convert=convert)
 
@@ -180,8 +193,9 @@ class DeviceSubscription:
     # stream starts and a refusal is the operation's `error` message, with nothing delivered.
 
     @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
         description="Energy flows of one of the caller's homes (or, without homeId, the "
-        "caller's total): the current value at once, then one per change."
+        "caller's total): the current value at once, then one per change.",
     )
     async def energy_stats(
         self, info: Info, home_id: strawberry.ID | None = None
@@ -191,7 +205,8 @@ class DeviceSubscription:
         return _energy_stats(user_id, home_pk)
 
     @strawberry.subscription(
-        description="A device's live state: the current value at once, then one per change."
+        permission_classes=[IsAuthenticated],
+        description="A device's live state: the current value at once, then one per change.",
     )
     async def device_state(
         self, info: Info, device_id: strawberry.ID
@@ -201,7 +216,8 @@ class DeviceSubscription:
         return _device_state(device_pk, home_pk)
 
     @strawberry.subscription(
-        description="Alerts on the caller's devices: the open ones at once, then each event."
+        permission_classes=[IsAuthenticated],
+        description="Alerts on the caller's devices: the open ones at once, then each event.",
     )
     async def alerts(self, info: Info) -> AsyncGenerator[AlertEvent, None]:
         return _alerts(current_user_id(info))

@@ -351,7 +351,8 @@ base = {"production_w": 0.0, "consumption_w": 500.0, "ts": time.time(), "padding
 conn = redis.Redis.from_url(url)
 with conn.pipeline(transaction=False) as pipe:
     for i in range(count):
-        pipe.publish(channel, orjson.dumps({**base, "production_w": i}))
+        # one tick each: a subscription skips a value it already sent (same ts and until)
+        pipe.publish(channel, orjson.dumps({**base, "production_w": i, "ts": base["ts"] + i}))
     pipe.execute()
 """
 
