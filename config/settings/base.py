@@ -189,3 +189,5 @@ COMMAND_TTL_S = env.int("COMMAND_TTL_S", default=3600)
 COMMAND_MAX_ATTEMPTS = env.int("COMMAND_MAX_ATTEMPTS", default=5)
 COMMAND_RETRY_BASE_S = env.int("COMMAND_RETRY_BASE_S", default=10)
 MQTT_TOPIC_PREFIX = env.str("MQTT_TOPIC_PREFIX", default="gridtwin/devices")
+# The bridge's MQTT session (kept by the broker across reconnects); default: per topic prefix.
+MQTT_BRIDGE_CLIENT_ID = env.str("MQTT_BRIDGE_CLIENT_ID", default="")

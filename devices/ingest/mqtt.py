@@ -102,7 +102,10 @@ class Bridge:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or f"gridtwin-bridge-{uuid.uuid4().hex[:8]}",
-            clean_session=True,
+            # A named bridge keeps its session: the broker holds the QoS 1 messages that arrive
+            # while the bridge is away, or blocked long enough to be disconnected (up to the
+            # broker's max_queued_messages), and delivers them when it is back.
+            clean_session=client_id is None,
         )
         if parsed.username:
             self.client.username_pw_set(parsed.username, parsed.password)
@@ -170,17 +173,24 @@ class Bridge:
         self._stop.set()
 
     def close(self) -> None:
-        """Flush what is buffered and disconnect."""
+        """Stop receiving, then handle and store everything received. (Messages the broker
+        has not delivered were never acknowledged; with a clean session it drops them.)"""
         self._stop.set()
-        self.process(timeout_s=0)
+        # Under backpressure paho's thread waits in _on_message for room in the intake queue:
+        # keep emptying it until the thread has sent DISCONNECT and ended, or it never ends.
+        self.client.disconnect()
+        network = threading.Thread(target=self.client.loop_stop, name="bridge-mqtt-stop")
+        network.start()
+        while network.is_alive():
+            self.process(timeout_s=0.05)
+        while self.process(timeout_s=0):
+            pass
         self._flush_rows(force=True)
         if self._writer is not None and self._writer.is_alive():
             self._writes.put(None)
             self._writer.join(timeout=30)
         self._safely("seen flush", hardware.seen_flush)
         logger.info("mqtt bridge: stopped; %s", dict(self.counters))
-        self.client.disconnect()
-        self.client.loop_stop()
         if self._pubsub is not None:
             self._pubsub.close()
 

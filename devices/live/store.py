@@ -249,11 +249,16 @@ def write_raw_many(
 # --- Physical devices (telemetry ingest) ------------------------------------------------------
 
 
-# Sets a device's current reading unless a newer one is there, and pushes onto its window the
-# readings newer than that one: a device re-sending readings after a failure completes what the
-# failed attempt left undone and never turns the live value back, nor doubles the window.
-# KEYS: current, window. ARGV: ttl, window length, current JSON, current ts, then (ts, JSON)
-# pairs of the window entries, oldest first.
+# Sets (and publishes) a device's current reading unless a newer one is there, and pushes onto
+# its window the readings newer than that one: a device re-sending readings after a failure
+# completes what the failed attempt left undone and never turns the live value back (nor
+# announces an old one), nor doubles the window.
+# Records the device as seen: with its reading when that is the newest, else with the newer
+# reading already current (a stale re-send must not turn back the meter's latest values nor
+# decide its alerts on an old reading).
+# KEYS: current, window, seen hash. ARGV: ttl, window length, current JSON, current ts, device
+# channel, seen field ('' for none), seen JSON (the reading's), what seen adds to a reading (a
+# JSON object), then (ts, JSON) pairs of the window entries, oldest first.
 _TELEMETRY_WRITE = """
 local old = redis.call('GET', KEYS[1])
 local newest = -1
@@ -263,11 +268,24 @@ if old then
     newest = tonumber(value['ts'])
   end
 end
-if tonumber(ARGV[4]) >= newest then
+local fresh = tonumber(ARGV[4]) >= newest
+if fresh then
   redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
+  redis.call('PUBLISH', ARGV[5], ARGV[3])
+end
+if ARGV[6] ~= '' then
+  if fresh then
+    redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
+  elseif string.sub(old, 1, 1) ~= '{' then
+    redis.call('HSET', KEYS[3], ARGV[6], ARGV[8])
+  elseif ARGV[8] == '{}' then
+    redis.call('HSET', KEYS[3], ARGV[6], old)
+  else
+    redis.call('HSET', KEYS[3], ARGV[6], string.sub(ARGV[8], 1, -2) .. ',' .. string.sub(old, 2))
+  end
 end
 local pushed = 0
-for i = 5, #ARGV, 2 do
+for i = 9, #ARGV, 2 do
   if tonumber(ARGV[i]) > newest then
     redis.call('LPUSH', KEYS[2], ARGV[i + 1])
     pushed = pushed + 1
@@ -289,28 +307,50 @@ def telemetry_write(
     conn: redis.Redis | None = None,
 ) -> bool:
     """For each ``(device_id, current, window)``: set ``current`` (unless a newer reading is
-    there) with a TTL, push the newer ``window`` entries (oldest first) onto the capped window,
-    publish ``current`` on the device channel; record ``seen`` (device id -> value); take
+    there) with a TTL and publish it on the device channel, push the newer ``window`` entries
+    (oldest first) onto the capped window; record ``seen`` (device id -> value); take
     ``lock`` (name, ms) with ``SET NX PX`` and return whether this caller got it.
+
+    A device's ``seen`` value is its ``current`` plus what seen adds (``seen_at``); when a
+    newer reading is already current, that reading goes with ``seen_at`` instead, so a
+    re-sent older batch never turns the seen values (meter latest, alerts) back either.
 
     One round trip, applied all or nothing (MULTI/EXEC): after a failure the caller re-sends.
     """
     conn = conn or client()
     script = conn.register_script(_TELEMETRY_WRITE)
+    seen = dict(seen or {})
     with conn.pipeline(transaction=True) as pipe:
         if lock is not None:
             pipe.set(f"lock:{lock[0]}", b"1", nx=True, px=lock[1])
         for device_id, current, window in updates:
             encoded = encode(current)
+            value = seen.pop(device_id, None)
+            if value is None:
+                seen_args: list[Any] = ["", b"", b"{}"]
+            else:
+                extra = {k: v for k, v in value.items() if k not in current}
+                seen_args = [str(device_id), encode(value), encode(extra)]
             entries: list[Any] = []
             for reading in window[-WINDOW_LENGTH:]:
                 entries += [reading["ts"], encode(reading)]
             script(
-                keys=[keys.device_current_key(device_id), keys.device_window_key(device_id)],
-                args=[expire_s, WINDOW_LENGTH, encoded, current["ts"], *entries],
+                keys=[
+                    keys.device_current_key(device_id),
+                    keys.device_window_key(device_id),
+                    keys.SEEN_KEY,
+                ],
+                args=[
+                    expire_s,
+                    WINDOW_LENGTH,
+                    encoded,
+                    current["ts"],
+                    device_channel(device_id),
+                    *seen_args,
+                    *entries,
+                ],
                 client=pipe,
             )
-            pipe.publish(device_channel(device_id), encoded)
         if seen:
             pipe.hset(keys.SEEN_KEY, mapping={str(k): encode(v) for k, v in seen.items()})
         results = pipe.execute()

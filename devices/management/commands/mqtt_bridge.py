@@ -25,6 +25,13 @@ class Command(BaseCommand):
         parser.add_argument("--url", default=None, help="Broker URL (default: MQTT_URL).")
         parser.add_argument("--prefix", default=None, help="Topic prefix (MQTT_TOPIC_PREFIX).")
         parser.add_argument("--flush-rows", type=int, default=1000)
+        parser.add_argument(
+            "--client-id",
+            default=None,
+            help="MQTT client id (default: MQTT_BRIDGE_CLIENT_ID, else gridtwin-bridge:PREFIX); "
+            "the broker keeps this bridge's session, and the QoS 1 messages sent while it is "
+            "away, under it.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         stop = threading.Event()
@@ -45,7 +52,14 @@ class Command(BaseCommand):
 
             bridge = None
             try:
-                bridge = Bridge(url=url, prefix=options["prefix"], flush_rows=options["flush_rows"])
+                bridge = Bridge(
+                    url=url,
+                    prefix=options["prefix"],
+                    flush_rows=options["flush_rows"],
+                    client_id=options["client_id"]
+                    or settings.MQTT_BRIDGE_CLIENT_ID
+                    or f"gridtwin-bridge:{options['prefix'] or settings.MQTT_TOPIC_PREFIX}",
+                )
                 bridge.start()
                 watcher = threading.Thread(
                     target=lambda b=bridge: (stop.wait(), b.stop()), daemon=True

@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _bridge(*args: str) -> subprocess.Popen[bytes]:
+def _bridge(log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """The bridge process, its output going to ``log`` (read while it runs)."""
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -42,24 +44,25 @@ def _bridge(*args: str) -> subprocess.Popen[bytes]:
         "REDIS_STATE_URL": settings.REDIS_STATE_URL,
         "CONN_MAX_AGE": "0",
     }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "mqtt_bridge", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "mqtt_bridge", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> tuple[int, str]:
+def _stop(process: subprocess.Popen[bytes], log: Path) -> tuple[int, str]:
     """SIGTERM, then wait as long as the bridge itself allows its writer to finish (30 s)."""
     process.send_signal(signal.SIGTERM)
     try:
-        output, _ = process.communicate(timeout=35)
+        process.wait(timeout=35)
     except subprocess.TimeoutExpired:
         process.kill()
-        output, _ = process.communicate()
-    return process.returncode, output.decode(errors="replace")
+        process.wait()
+    return process.returncode, log.read_text(errors="replace")
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float = 15.0) -> bool:
@@ -87,18 +90,21 @@ def publisher() -> Iterator[mqtt.Client]:
 
 
 def test_the_bridge_process_stores_telemetry_and_survives_garbage(
-    prefix: str, publisher: mqtt.Client, user: Any
+    prefix: str, publisher: mqtt.Client, user: Any, tmp_path: Path
 ) -> None:
     meter = EnergyMeterFactory(home__owner=user)
     key = hardware.device_api_key_rotate(user_id=user.pk, device_id=meter.pk).key
-    process = _bridge("--prefix", prefix)
+    log = tmp_path / "bridge.log"
+    process = _bridge(log, "--prefix", prefix)
     try:
         topic = f"{prefix}/{meter.pk}/telemetry"
         # Until the bridge has subscribed, messages are lost (QoS applies to subscribers).
         seq = iter(range(1, 10_000))
 
         def probe() -> bool:
-            body = {**reading(seq=next(seq)), "key": key}
+            # Older than the batch below: the live value never goes back to an older reading.
+            at = datetime.now(UTC) - timedelta(minutes=5)
+            body = {**reading(at=at, seq=next(seq)), "key": key}
             publisher.publish(topic, orjson.dumps(body), qos=1).wait_for_publish(5)
             time.sleep(0.2)
             return Reading.objects.filter(device=meter).exists()
@@ -113,15 +119,20 @@ def test_the_bridge_process_stores_telemetry_and_survives_garbage(
         assert current is not None and current["seq"] == 5049
         assert _wait(lambda: Device.objects.get(pk=meter.pk).status == "online")
     finally:
-        code, output = _stop(process)
+        code, output = _stop(process, log)
     assert code == 0, output
     assert "malformed" in output and "Traceback" not in output
 
 
-def test_without_a_broker_the_bridge_waits_quietly(prefix: str) -> None:
-    process = _bridge("--url", "mqtt://127.0.0.1:9", "--prefix", prefix)  # nobody listens
+def test_without_a_broker_the_bridge_waits_quietly(prefix: str, tmp_path: Path) -> None:
+    log = tmp_path / "bridge.log"
+    process = _bridge(log, "--url", "mqtt://127.0.0.1:9", "--prefix", prefix)  # nobody listens
+    # Django's start takes seconds on a busy machine: wait for the bridge's first attempt.
+    assert _wait(lambda: "no broker at 127.0.0.1:9" in log.read_text(errors="replace"), 30), (
+        log.read_text(errors="replace")
+    )
     time.sleep(3)
     assert process.poll() is None, "the bridge exited without a broker"
-    code, output = _stop(process)
+    code, output = _stop(process, log)
     assert code == 0, output
     assert output.count("no broker at 127.0.0.1:9") <= 2 and "Traceback" not in output
