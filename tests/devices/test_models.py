@@ -94,3 +94,12 @@ def test_kind_is_set_from_the_subclass_and_base_resolves_to_child() -> None:
     assert {d.kind for d in made} == set(DeviceKind)
     resolved = list(Device.objects.filter(home=home).select_subclasses().order_by("id"))  # type: ignore[attr-defined]
     assert [type(d) for d in resolved] == [type(d) for d in made]
+
+
+def test_vehicle_modes_are_the_physics_modes() -> None:
+    from devices.live.codecs import MODE_NAMES
+    from devices.models import EvMode
+    from simulators.physics.constants import EV_MODE_NAMES
+
+    assert sorted(EvMode.values) == sorted(EV_MODE_NAMES)
+    assert MODE_NAMES == EV_MODE_NAMES

@@ -1,142 +1,110 @@
-"""A real Celery worker SIGKILLed mid-shard: the shard is redelivered, history counted once."""
+"""A real Celery worker SIGKILLed at each phase of a shard: the shard is redelivered, every
+storage level ends equal to an uninterrupted run's, and history is counted once."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
-from django.conf import settings as django_settings
 
-from celery_app import app
 from devices.live import keys, store
-from devices.models import HomeEnergyHistory
+from devices.models import Battery, ElectricVehicle, HomeEnergyHistory
 from simulators import farm
+from simulators.farm.phases import PHASES
 from simulators.tasks import tick_run
-from tests import live_values
-from tests.devices.factories import BatteryFactory, HomeFactory, SolarPanelFactory
+from tests.devices.factories import (
+    BatteryFactory,
+    ElectricVehicleFactory,
+    HomeFactory,
+    SolarPanelFactory,
+)
+from tests.simulators.farm.stack import Stack, wait_until
+from tests.simulators.farm.worker import KILLED_KEY
 
-ROOT = Path(__file__).resolve().parents[3]
-TICK = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
-
-
-def _database_url() -> str:
-    db = django_settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def start_worker(log_path: Path) -> subprocess.Popen[bytes]:
-    """A real worker on the test database, with the one-time crash hook armed."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        # Development settings: unlike the test settings, tasks sent by tasks go to the broker.
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DEBUG": "false",
-        farm.TEST_KILL_ENV: "1",
-    }
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--queues",
-             "default,sim", "--concurrency", "1", "--pool", "prefork", "--without-heartbeat",
-             "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+T0 = datetime(2026, 6, 22, 19, 0, tzinfo=UTC)  # a Monday evening: batteries and EVs both move
+TICKS = 3
+HISTORY_FIELDS = (
+    "home_id", "tick_at", "production_wh", "consumption_wh", "import_wh", "export_wh",
+    "charge_wh", "discharge_wh",
+)  # fmt: skip
 
 
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    """Signal the worker; SIGKILL goes to its whole process group, as when a machine dies.
-
-    (SIGKILL to the main process alone leaves its pool children holding the inherited broker
-    socket, on which Redis may still hand over the next message: that message is lost.)
-    """
-    if process.poll() is None:
-        if sig == signal.SIGKILL:
-            os.killpg(process.pid, sig)
-        else:
-            process.send_signal(sig)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def _population() -> tuple[list[Any], list[int]]:
+    homes = [HomeFactory(latitude=51.5, longitude=-0.1, timezone="Europe/London") for _ in range(2)]
+    stores: list[int] = []
+    for home in homes:
+        SolarPanelFactory(home=home)
+        stores.append(BatteryFactory(home=home, level_wh=5000.0).pk)
+        stores.append(ElectricVehicleFactory(home=home, mode="discharging").pk)
+    return homes, stores
 
 
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Workers started by the test; all stopped at the end (their log is printed)."""
-    started: list[subprocess.Popen[bytes]] = []
-    try:
-        yield started
-    finally:
-        for process in started:
-            stop(process)
-        log = tmp_path / "worker.log"
-        if log.exists():
-            print(log.read_text()[-4000:])
+def _levels(stores: list[int]) -> list[float]:
+    values = store.device_storages(stores)
+    assert all(value is not None for value in values)
+    return [value["level_wh"] for value in values if value is not None]
 
 
-def wait_for_history(rows: int, worker: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while HomeEnergyHistory.objects.count() < rows and time.monotonic() < deadline:
-        assert worker.poll() is None, "the worker itself died"
-        time.sleep(0.2)
+def _history() -> list[tuple[Any, ...]]:
+    return list(
+        HomeEnergyHistory.objects.order_by("home_id", "tick_at").values_list(*HISTORY_FIELDS)
+    )
 
 
-@pytest.fixture
-def real_broker() -> Iterator[None]:
-    """Send tasks to the broker instead of running them in-process (tests are eager)."""
-    # The app reads Django's namespaced setting first: override it under that name.
-    eager = app.conf.task_always_eager
-    app.conf["CELERY_TASK_ALWAYS_EAGER"] = False
-    app.control.purge()
-    try:
-        yield
-    finally:
-        app.conf["CELERY_TASK_ALWAYS_EAGER"] = eager
+def _reference_run(
+    homes: list[Any], stores: list[int]
+) -> tuple[list[float], list[tuple[Any, ...]]]:
+    """The same ticks from the same start, uninterrupted, in this process."""
+    store.client().flushdb()
+    HomeEnergyHistory.objects.all().delete()
+    Battery.objects.update(level_wh=5000.0, level_at=None)
+    ElectricVehicle.objects.update(level_wh=None, level_at=None)
+    for tick in range(TICKS):
+        plan = farm.tick_claim(tick_at=T0 + timedelta(seconds=tick * farm.tick_seconds()))
+        assert isinstance(plan, farm.TickPlan)
+        tick_at = plan.tick_at
+        handles = [
+            farm.shard_simulate(tick_at=tick_at, home_id_from=first, home_id_to=last)
+            for first, last in plan.shards
+        ]
+        farm.tick_finalize(result_keys=handles, tick_at=tick_at, shards=plan.shards)
+    return _levels(stores), _history()
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_shard_redelivers_and_counts_once(
-    workers: list[subprocess.Popen[bytes]], tmp_path: Path, settings: Any, real_broker: None
+@pytest.mark.parametrize("phase", PHASES)
+def test_a_worker_killed_at_any_phase_changes_nothing(
+    phase: str, stack: Stack, settings: Any, real_broker: None
 ) -> None:
-    settings.SIM_SHARD_HOMES = 1
-    homes = [HomeFactory(latitude=51.5, longitude=-0.1, timezone="Europe/London") for _ in range(2)]
-    for home in homes:
-        SolarPanelFactory(home=home)
-        BatteryFactory(home=home, level_wh=5000.0)
-    workers.append(start_worker(tmp_path / "worker.log"))
+    settings.SIM_SHARD_HOMES = 1  # one shard per home
+    settings.SIM_CHECKPOINT_TICKS = 1  # every tick checkpoints: the last phase is reached
+    homes, stores = _population()
+    Battery.objects.update(level_at=None)
+    ElectricVehicle.objects.update(level_wh=None, level_at=None)
+    worker = stack.worker(die_at=phase)
 
-    # The first shard SIGKILLs its worker process mid-shard; the message is rejected back to
-    # the queue (acks_late + task_reject_on_worker_lost) and runs again in a fresh process.
-    assert tick_run(tick_at=TICK) == "started"
-    wait_for_history(2, workers[0])
+    # The first shard to complete the phase SIGKILLs its pool process; acks_late and
+    # task_reject_on_worker_lost put its message back, and a fresh process runs it again.
+    for tick in range(TICKS):
+        tick_at = T0 + timedelta(seconds=tick * farm.tick_seconds())
+        assert tick_run(tick_at=tick_at) == "started"
+        wait_until(
+            lambda n=tick: HomeEnergyHistory.objects.count() == len(homes) * (n + 1)
+            and store.client().get(keys.farm_running_key()) is None,
+            f"tick {tick} finalized",
+        )
+        assert worker.poll() is None, "the worker itself died, not one pool process"
     conn = store.client()
-    tick_s = int(TICK.timestamp())
-    assert conn.get(keys.farm_test_kill_key()) is not None, "the crash hook never fired"
-    assert HomeEnergyHistory.objects.count() == 2
-    assert sorted(HomeEnergyHistory.objects.values_list("home_id", flat=True)) == sorted(
-        home.pk for home in homes
-    )
-    attempts = [int(conn.get(keys.farm_shard_attempts_key(tick_s, home.pk)) or 0) for home in homes]
-    assert sorted(attempts) == [1, 2]  # the killed shard ran twice, the other once
-    for home in homes:
-        assert live_values.read_many([keys.home_stats_key(home.pk)])[0] is not None
-    # The tick is over: the running flag is released, so the next tick is not skipped.
-    assert conn.get(keys.farm_running_key()) is None
+    assert conn.get(KILLED_KEY) is not None, f"no shard was killed after {phase}"
+    killed_tick, killed_home = (int(x) for x in conn.get(KILLED_KEY).decode().split(":"))
+    assert int(conn.get(keys.farm_shard_attempts_key(killed_tick, killed_home)) or 0) == 2
+    crashed_levels, crashed_history = _levels(stores), _history()
+    assert len(crashed_history) == len(homes) * TICKS  # counted once
+    stack.stop(worker)
 
-    # The whole worker SIGKILLed, a new one started: the next tick runs normally.
-    stop(workers[0], signal.SIGKILL)
-    workers.append(start_worker(tmp_path / "worker.log"))
-    assert tick_run(tick_at=farm.tick_after(TICK)) == "started"
-    wait_for_history(4, workers[1])
-    assert HomeEnergyHistory.objects.count() == 4
+    reference_levels, reference_history = _reference_run(homes, stores)
+    assert np.array_equal(crashed_levels, reference_levels), phase
+    assert crashed_history == reference_history
