@@ -38,6 +38,9 @@ def tick_claim(tick_s: int, *, period_s: int, conn: redis.Redis | None = None) -
         return "duplicate"
     if not conn.set(keys.farm_running_key(), tick_s, nx=True, ex=5 * period_s):
         conn.incr(keys.farm_skipped_key())
+        # Give the tick back: beat's second firing in this interval may find the previous
+        # tick finished and run this one after all.
+        conn.delete(keys.farm_tick_lock_key(tick_s))
         return "skipped"
     return "claimed"
 

@@ -158,6 +158,11 @@ def test_a_tick_arriving_while_one_runs_is_skipped_and_counted(
     assert int(conn.get(keys.farm_skipped_key()) or 0) == 1
     assert HomeEnergyHistory.objects.count() == 0
     assert read(keys.home_stats_key(small_home["home"].pk)) is None
+    # beat's second firing in the interval, once the previous tick is over, runs it after all
+    conn.delete(keys.farm_running_key())
+    assert tick_run(tick_at=MIDNIGHT + timedelta(seconds=30)) == "started"
+    assert HomeEnergyHistory.objects.count() == 2
+    assert tick_run(tick_at=MIDNIGHT + timedelta(seconds=45)) == "duplicate"
 
 
 def test_repeated_finalize_never_double_counts(small_home: dict[str, Any]) -> None:
