@@ -73,7 +73,11 @@ def telemetry_ingest(
         )
     except IntegrityError:  # the device was deleted after its key check was cached
         raise DeviceGone from None
-    stored = [r for r in readings if (device.device_id, r.measured_at) in keys]
+    stored = []
+    for r in readings:  # a batch may hold one instant twice: the first of them was stored
+        if (device.device_id, r.measured_at) in keys:
+            keys.discard((device.device_id, r.measured_at))
+            stored.append(r)
     # Every reading sent, stored now or by an earlier attempt, reaches the live keys: a device
     # re-sending after a failure here completes what that attempt left undone.
     flush_due = telemetry_live([(device, readings)], received_at=received_at, try_flush=True)
@@ -96,7 +100,10 @@ def telemetry_live(
     for device, readings in batches:
         seen_value: dict[str, Any] = {"seen_at": received_at.timestamp()}
         if readings:
-            ordered = sorted(readings, key=lambda r: r.measured_at)
+            distinct: dict[datetime, ValidReading] = {}
+            for r in readings:  # one instant once, as stored: the first reading of it
+                distinct.setdefault(r.measured_at, r)
+            ordered = sorted(distinct.values(), key=lambda r: r.measured_at)
             window = [r.live() for r in ordered]
             # Current until twice the reporting interval after it was measured.
             current = {**window[-1], "until": window[-1]["ts"] + 2 * device.interval_s}

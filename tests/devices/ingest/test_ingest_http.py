@@ -78,6 +78,23 @@ def test_a_replayed_batch_stores_nothing_twice(meter: Any) -> None:
     assert Reading.objects.filter(device=meter).count() == 5
 
 
+def test_one_instant_twice_in_a_batch_is_stored_once_and_reported_as_a_duplicate(
+    meter: Any,
+) -> None:
+    at = datetime.now(UTC) - timedelta(seconds=5)
+    body = {"readings": [reading(at=at, seq=1, power=100.0), reading(at=at, seq=2, power=200.0)]}
+    response = post(Client(), meter.api_key, body)
+    assert response.status_code == 201, response.content
+    assert response.json() == {
+        "accepted": 2,
+        "stored": 1,
+        "duplicates": 1,
+        "readings": [{"timestamp": iso(at), "seq": 1}],
+    }
+    assert list(Reading.objects.values_list("seq", "power_w")) == [(1, 100.0)]
+    assert [(w["seq"], w["power_w"]) for w in store.read_window(meter.pk)] == [(1, 100.0)]
+
+
 BAD_VALUES = [
     ("voltage", -1),
     ("voltage", 500.1),
