@@ -13,12 +13,14 @@ from typing import Any
 
 import orjson
 
+from devices.validators import MAX_VOLTAGE_V
+
 # wire name -> (stored name, lowest, highest, unit), bounds inclusive. Every field is bounded:
 # what is stored is summed and averaged later (rollups), and must stay finite when it is.
 # Power: what the highest voltage and current deliver (500 V x 100 A). Energy: a meter's
 # counter, 10 GWh (23 years at that power).
 FIELDS: dict[str, tuple[str, float, float, str]] = {
-    "voltage": ("voltage_v", 0.0, 500.0, "V"),
+    "voltage": ("voltage_v", 0.0, MAX_VOLTAGE_V, "V"),
     "current": ("current_a", 0.0, 100.0, "A"),
     "power": ("power_w", 0.0, 50_000.0, "W"),
     "energy": ("energy_wh", 0.0, 1e10, "Wh"),
