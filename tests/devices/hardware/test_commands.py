@@ -300,6 +300,79 @@ def test_bad_simulated_commands_change_nothing(
     assert not DeviceCommand.objects.exists()
 
 
+def settable(device: Any) -> dict[str, float]:
+    """The parameters the simulated commands change."""
+    names = ("setpoint_c", "min_soc", "reserve_soc")
+    return {name: getattr(device, name) for name in names if hasattr(device, name)}
+
+
+@pytest.mark.parametrize(
+    ("factory", "command", "args"),
+    [
+        (HeaterFactory, "set_setpoint", {"setpoint_c": float("nan")}),
+        (HeaterFactory, "set_setpoint", {"setpoint_c": float("inf")}),
+        (HeaterFactory, "set_setpoint", {"setpoint_c": float("-inf")}),
+        (HeaterFactory, "set_setpoint", {"setpoint_c": 10**400}),  # an integer beyond any float
+        (BatteryFactory, "set_battery_reserve", {"min_soc": float("nan")}),
+        (ElectricVehicleFactory, "set_battery_reserve", {"min_soc": float("inf")}),
+    ],
+)
+def test_non_finite_command_arguments_are_a_field_error(
+    gql: GraphQLClient, user: Any, factory: Any, command: str, args: dict[str, Any]
+) -> None:
+    device = factory(home__owner=user)
+    before = type(device).objects.get(pk=device.pk)
+    result = gql(SEND, {"deviceId": device.pk, "command": command, "args": args})
+    assert "errors" not in result, result  # not "Unexpected error."
+    [message] = result["data"]["sendDeviceCommand"]["messages"]
+    assert (message["field"], message["code"]) == ("args", "not_finite")
+    assert settable(type(device).objects.get(pk=device.pk)) == settable(before)
+    assert not DeviceCommand.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("ping", {"note": "a\x00b"}),
+        ("reboot", {"delay_s": 5}),
+        ("set_interval", {"seconds": 10, "extra": "\ud800"}),
+    ],
+)
+def test_meter_commands_take_only_their_own_arguments(
+    gql: GraphQLClient, online_meter: Any, command: str, args: dict[str, Any]
+) -> None:
+    result = gql(SEND, {"deviceId": online_meter.pk, "command": command, "args": args})
+    assert "errors" not in result, result
+    [message] = result["data"]["sendDeviceCommand"]["messages"]
+    assert (message["field"], message["code"]) == ("args", "invalid")
+    assert message["message"].startswith("Unknown argument;")
+    assert not DeviceCommand.objects.exists()
+
+
+def test_simulated_commands_take_only_their_own_arguments(gql: GraphQLClient, user: Any) -> None:
+    heater = HeaterFactory(home__owner=user)
+    args = {"setpoint_c": 21, "note": "\x00"}
+    result = gql(SEND, {"deviceId": heater.pk, "command": "set_setpoint", "args": args})
+    assert "errors" not in result, result
+    [message] = result["data"]["sendDeviceCommand"]["messages"]
+    assert message["message"] == "Unknown argument; set_setpoint takes setpoint_c."
+    assert Heater.objects.get(pk=heater.pk).setpoint_c == 20.0
+    assert not DeviceCommand.objects.exists()
+
+
+def test_an_ack_result_with_nul_text_is_refused_and_the_command_stays_open(
+    online_meter: Any, user: Any
+) -> None:
+    cmd = hardware.command_send(user_id=user.pk, device_id=online_meter.pk, command="ping")
+    for result in ({"note": "a\x00b"}, {"a\x00": 1}, {"deep": [[{"x": "\x00"}]]}):
+        response = _ack(online_meter.api_key, str(cmd.pk), {"status": "failed", "result": result})
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"] == {"result": ["Text must not contain NUL characters."]}
+    assert DeviceCommand.objects.get(pk=cmd.pk).status == "sent"
+    ok = _ack(online_meter.api_key, str(cmd.pk), {"status": "acknowledged", "result": {"a": 1}})
+    assert ok.status_code == 200
+
+
 def test_another_users_device_cannot_be_commanded_or_listed(
     other_gql: GraphQLClient, online_meter: Any, user: Any
 ) -> None:
