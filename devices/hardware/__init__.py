@@ -188,6 +188,7 @@ from devices.hardware.keys import (
     key_prefix,
 )
 from devices.hardware.rollups import (
+    RollupResult,
     readings_prune,
     readings_rollup,
 )
@@ -228,6 +229,7 @@ __all__ = [
     "DeviceGone",
     "IngestResult",
     "NotPhysical",
+    "RollupResult",
     "RotatedKey",
     "alert_clear",
     "alert_event",
