@@ -209,10 +209,19 @@ def mqtt_publish(topic: str, payload: bytes, *, qos: int = 1) -> None:
 
 
 def command_publish(*, command: DeviceCommand, now: datetime | None = None) -> bool:
-    """Publish a command and count the attempt; on broker trouble leave it for the retry."""
+    """Publish a command and count the attempt; on broker trouble leave it for the retry. A
+    command that cannot be encoded at all fails alone (logged), never the batch it is in."""
     now = now or now_utc()
     try:
-        mqtt_publish(command_topic(command.device_id), orjson.dumps(_command_message(command)))
+        payload = orjson.dumps(_command_message(command))
+    except orjson.JSONEncodeError as exc:  # stored before its arguments were checked
+        logger.warning("command %s cannot be sent (%s); marked failed", command.id, exc)
+        command.status = CommandStatus.FAILED
+        command.result = {"error": "Its arguments cannot be sent."}
+        command.save(update_fields=["status", "result"])
+        return False
+    try:
+        mqtt_publish(command_topic(command.device_id), payload)
     except (OSError, ValueError) as exc:
         logger.warning("could not publish command %s: %s", command.id, exc)
         command.next_attempt_at = now + _retry_delay(1)
@@ -231,7 +240,7 @@ def _mark_sent(command: DeviceCommand, now: datetime) -> None:
 
 
 def commands_dispatch(*, device_ids: Sequence[int], now: datetime | None = None) -> int:
-    """Publish the pending commands of devices that just came online."""
+    """Publish the pending commands of devices that just came online; returns how many."""
     now = now or now_utc()
     sent = 0
     pending = DeviceCommand.objects.filter(
@@ -244,7 +253,8 @@ def commands_dispatch(*, device_ids: Sequence[int], now: datetime | None = None)
 
 def commands_retry(*, now: datetime | None = None) -> dict[str, int]:
     """Expire overdue commands, re-send unacknowledged ones with backoff, send pending ones
-    whose device is online. A command sent ``COMMAND_MAX_ATTEMPTS`` times expires."""
+    whose device is online. A command sent ``COMMAND_MAX_ATTEMPTS`` times expires; one that
+    cannot be sent at all fails (``failed``) and the others go out."""
     now = now or now_utc()
     expired = DeviceCommand.objects.filter(
         status__in=OPEN_COMMAND_STATUSES, expires_at__lte=now
@@ -259,8 +269,11 @@ def commands_retry(*, now: datetime | None = None) -> dict[str, int]:
         next_attempt_at__lte=now,
         device__status=DeviceStatus.ONLINE,
     ).order_by("next_attempt_at")[:1000]
-    resent = sum(command_publish(command=cmd, now=now) for cmd in due)
-    return {"expired": expired, "resent": resent}
+    resent = failed = 0
+    for cmd in due:
+        resent += command_publish(command=cmd, now=now)
+        failed += cmd.status == CommandStatus.FAILED
+    return {"expired": expired, "resent": resent, "failed": failed}
 
 
 def _storable(value: Any) -> bool:
