@@ -43,7 +43,13 @@ class TokenPair:
 
 
 def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # "surrogatepass": a token with a lone surrogate is garbage, not a crash (it matches none)
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _is_text(value: str) -> bool:
+    """Text PostgreSQL and the password hasher accept: no NUL, no lone surrogates."""
+    return "\x00" not in value and not any("\ud800" <= char <= "\udfff" for char in value)
 
 
 def user_register(*, username: str, password: str, email: str = "") -> User:
@@ -54,10 +60,13 @@ def user_register(*, username: str, password: str, email: str = "") -> User:
         user.full_clean(exclude=["password"])
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    try:
-        password_validation.validate_password(password, user)
-    except ValidationError as exc:
-        errors["password"] = list(exc.messages)
+    if not _is_text(password):
+        errors["password"] = ["Must be text without NUL characters or lone surrogates."]
+    else:
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            errors["password"] = list(exc.messages)
     if errors:
         raise ValidationError(errors)
     user.set_password(password)
@@ -117,6 +126,8 @@ def user_login(*, username: str, password: str, client_ip: str) -> TokenPair:
 
     Every failure answers with the same message, whether the user exists or not.
     """
+    if not (_is_text(username) and _is_text(password)):  # no account has such credentials
+        raise ValidationError(LOGIN_FAILED, code="invalid_credentials")
     _check_throttle(username, client_ip)
     user = authenticate(username=username, password=password)
     if user is None or not isinstance(user, User):

@@ -16,6 +16,8 @@ class ErrorCode(StrEnum):
     NOT_SETTABLE = "not_settable"
     NOT_POSITIVE = "not_positive"
     OUT_OF_RANGE = "out_of_range"
+    NOT_FINITE = "not_finite"  # NaN or an infinity
+    BLANK = "blank"  # a name of nothing but spaces
     CLOSED = "closed"  # a command that is no longer open
 
 

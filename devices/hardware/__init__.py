@@ -188,6 +188,7 @@ from devices.hardware.keys import (
     key_prefix,
 )
 from devices.hardware.rollups import (
+    RollupResult,
     readings_prune,
     readings_rollup,
 )
@@ -202,9 +203,11 @@ from devices.hardware.telemetry import (
     DeviceGone,
     IngestResult,
     NotPhysical,
+    StoreResult,
     live_ttl_s,
     readings_insert,
     readings_insert_returning,
+    readings_store,
     telemetry_ingest,
     telemetry_live,
 )
@@ -228,7 +231,9 @@ __all__ = [
     "DeviceGone",
     "IngestResult",
     "NotPhysical",
+    "RollupResult",
     "RotatedKey",
+    "StoreResult",
     "alert_clear",
     "alert_event",
     "alert_list",
@@ -263,6 +268,7 @@ __all__ = [
     "readings_insert_returning",
     "readings_prune",
     "readings_rollup",
+    "readings_store",
     "seen_flush",
     "telemetry_ingest",
     "telemetry_live",

@@ -4,6 +4,7 @@ apply theirs at once."""
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -56,10 +57,32 @@ def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=settings.COMMAND_RETRY_BASE_S * 2 ** max(attempts - 1, 0))
 
 
+# The arguments each command takes. Any other is refused, so what is stored and sent holds only
+# checked values (free text could carry NUL, which PostgreSQL's JSON cannot store).
+_ARGS: dict[str, tuple[str, ...]] = {
+    "ping": (),
+    "reset_energy": (),
+    "reboot": (),
+    "set_interval": ("seconds",),
+    "set_ev_mode": ("mode",),
+    "set_setpoint": ("setpoint_c",),
+    "set_battery_reserve": ("min_soc",),
+    "set_generator_running": ("running",),
+}
+
+
+def _only_known_args(command: str, args: Mapping[str, Any]) -> None:
+    expected = _ARGS[command]
+    if set(args) - set(expected):
+        takes = ", ".join(expected) if expected else "no arguments"
+        raise _invalid("args", f"Unknown argument; {command} takes {takes}.", "invalid")
+
+
 def _validate_meter_command(command: str, args: Mapping[str, Any]) -> None:
     if command not in METER_COMMANDS:
         choices = ", ".join(sorted(METER_COMMANDS))
         raise _invalid("command", f"Unknown command; one of {choices}.", "unknown")
+    _only_known_args(command, args)
     if command == "set_interval":
         seconds = args.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= 3600:
@@ -102,6 +125,7 @@ def _command_apply_simulated(
     if command not in SIMULATED_COMMANDS:
         choices = ", ".join(sorted(SIMULATED_COMMANDS))
         raise _invalid("command", f"Unknown command; one of {choices}.", "unknown")
+    _only_known_args(command, args)
 
     def arg(name: str) -> Any:
         if name not in args:
@@ -158,7 +182,13 @@ def _command_apply_simulated(
 def _float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _invalid("args", "Must be a number.", "invalid")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        number = math.inf
+    if not math.isfinite(number):
+        raise _invalid("args", "Must be a finite number.", "not_finite")
+    return number
 
 
 def mqtt_publish(topic: str, payload: bytes, *, qos: int = 1) -> None:
@@ -179,10 +209,19 @@ def mqtt_publish(topic: str, payload: bytes, *, qos: int = 1) -> None:
 
 
 def command_publish(*, command: DeviceCommand, now: datetime | None = None) -> bool:
-    """Publish a command and count the attempt; on broker trouble leave it for the retry."""
+    """Publish a command and count the attempt; on broker trouble leave it for the retry. A
+    command that cannot be encoded at all fails alone (logged), never the batch it is in."""
     now = now or now_utc()
     try:
-        mqtt_publish(command_topic(command.device_id), orjson.dumps(_command_message(command)))
+        payload = orjson.dumps(_command_message(command))
+    except orjson.JSONEncodeError as exc:  # stored before its arguments were checked
+        logger.warning("command %s cannot be sent (%s); marked failed", command.id, exc)
+        command.status = CommandStatus.FAILED
+        command.result = {"error": "Its arguments cannot be sent."}
+        command.save(update_fields=["status", "result"])
+        return False
+    try:
+        mqtt_publish(command_topic(command.device_id), payload)
     except (OSError, ValueError) as exc:
         logger.warning("could not publish command %s: %s", command.id, exc)
         command.next_attempt_at = now + _retry_delay(1)
@@ -201,7 +240,7 @@ def _mark_sent(command: DeviceCommand, now: datetime) -> None:
 
 
 def commands_dispatch(*, device_ids: Sequence[int], now: datetime | None = None) -> int:
-    """Publish the pending commands of devices that just came online."""
+    """Publish the pending commands of devices that just came online; returns how many."""
     now = now or now_utc()
     sent = 0
     pending = DeviceCommand.objects.filter(
@@ -214,7 +253,8 @@ def commands_dispatch(*, device_ids: Sequence[int], now: datetime | None = None)
 
 def commands_retry(*, now: datetime | None = None) -> dict[str, int]:
     """Expire overdue commands, re-send unacknowledged ones with backoff, send pending ones
-    whose device is online. A command sent ``COMMAND_MAX_ATTEMPTS`` times expires."""
+    whose device is online. A command sent ``COMMAND_MAX_ATTEMPTS`` times expires; one that
+    cannot be sent at all fails (``failed``) and the others go out."""
     now = now or now_utc()
     expired = DeviceCommand.objects.filter(
         status__in=OPEN_COMMAND_STATUSES, expires_at__lte=now
@@ -229,8 +269,28 @@ def commands_retry(*, now: datetime | None = None) -> dict[str, int]:
         next_attempt_at__lte=now,
         device__status=DeviceStatus.ONLINE,
     ).order_by("next_attempt_at")[:1000]
-    resent = sum(command_publish(command=cmd, now=now) for cmd in due)
-    return {"expired": expired, "resent": resent}
+    resent = failed = 0
+    for cmd in due:
+        resent += command_publish(command=cmd, now=now)
+        failed += cmd.status == CommandStatus.FAILED
+    return {"expired": expired, "resent": resent, "failed": failed}
+
+
+def _storable(value: Any) -> bool:
+    """JSON that PostgreSQL can store: no NUL in any string or key (NaN and infinities never
+    get here: they are not JSON). A loop, not recursion: JSON may nest deeper than Python."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return False
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 class CommandNotFound(Exception):
@@ -277,6 +337,8 @@ def command_ack(
         raise _invalid("status", "Must be acknowledged or failed.", "invalid")
     if result is not None and not isinstance(result, Mapping):
         raise _invalid("result", "Must be an object.", "invalid")
+    if result is not None and not _storable(result):
+        raise _invalid("result", "Text must not contain NUL characters.", "invalid")
     try:
         pk = uuid.UUID(str(command_id))
     except ValueError:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import IntegrityError, connection
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Q
 
 from devices.hardware.common import (
@@ -19,9 +21,12 @@ from devices.hardware.keys import DeviceAuth
 from devices.ingest.validation import ValidReading
 from devices.live import store
 from devices.models import (
+    Device,
     DeviceSource,
     Reading,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class NotPhysical(Exception):
@@ -73,7 +78,11 @@ def telemetry_ingest(
         )
     except IntegrityError:  # the device was deleted after its key check was cached
         raise DeviceGone from None
-    stored = [r for r in readings if (device.device_id, r.measured_at) in keys]
+    stored = []
+    for r in readings:  # a batch may hold one instant twice: the first of them was stored
+        if (device.device_id, r.measured_at) in keys:
+            keys.discard((device.device_id, r.measured_at))
+            stored.append(r)
     # Every reading sent, stored now or by an earlier attempt, reaches the live keys: a device
     # re-sending after a failure here completes what that attempt left undone.
     flush_due = telemetry_live([(device, readings)], received_at=received_at, try_flush=True)
@@ -96,7 +105,10 @@ def telemetry_live(
     for device, readings in batches:
         seen_value: dict[str, Any] = {"seen_at": received_at.timestamp()}
         if readings:
-            ordered = sorted(readings, key=lambda r: r.measured_at)
+            distinct: dict[datetime, ValidReading] = {}
+            for r in readings:  # one instant once, as stored: the first reading of it
+                distinct.setdefault(r.measured_at, r)
+            ordered = sorted(distinct.values(), key=lambda r: r.measured_at)
             window = [r.live() for r in ordered]
             # Current until twice the reporting interval after it was measured.
             current = {**window[-1], "until": window[-1]["ts"] + 2 * device.interval_s}
@@ -113,6 +125,80 @@ def readings_insert(rows: Sequence[tuple[int, ValidReading]], *, received_at: da
     """Insert readings in bulk, skipping those already stored; returns how many were new."""
     inserted = _readings_insert(rows, received_at=received_at, returning=False)
     return inserted if isinstance(inserted, int) else len(inserted)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What became of a batch: stored, already there, or dropped because it can never be."""
+
+    stored: int
+    duplicates: int
+    #: reason -> readings: ``device_gone`` (deleted after its key check was cached) or
+    #: ``unstorable`` (PostgreSQL refuses the row itself).
+    dropped: Counter[str] = field(default_factory=Counter)
+    #: Devices whose readings were dropped because they no longer exist.
+    gone_device_ids: frozenset[int] = frozenset()
+
+
+def readings_store(
+    rows: Sequence[tuple[int, ValidReading]], *, received_at: datetime
+) -> StoreResult:
+    """Insert readings in bulk like ``readings_insert``, isolating the rows that can never be
+    stored, so that one of them never holds back the others: readings of a device that no
+    longer exists are dropped, and a row PostgreSQL refuses (found by halving the batch) is
+    dropped alone; each drop is counted and logged. A connection error propagates: the
+    caller retries the whole batch."""
+    dropped: Counter[str] = Counter()
+    gone: set[int] = set()
+    stored = _store_isolating(list(rows), received_at=received_at, dropped=dropped, gone=gone)
+    return StoreResult(
+        stored=stored,
+        duplicates=len(rows) - stored - sum(dropped.values()),
+        dropped=dropped,
+        gone_device_ids=frozenset(gone),
+    )
+
+
+def _store_isolating(
+    rows: list[tuple[int, ValidReading]],
+    *,
+    received_at: datetime,
+    dropped: Counter[str],
+    gone: set[int],
+) -> int:
+    if not rows:
+        return 0
+    try:
+        with transaction.atomic():  # a failed insert leaves the connection usable
+            return readings_insert(rows, received_at=received_at)
+    except (IntegrityError, DataError) as exc:  # the rows themselves, not the connection
+        error: Exception = exc
+    if isinstance(error, IntegrityError):  # a foreign key: a device deleted meanwhile
+        device_ids = {d for d, _ in rows}
+        existing = set(Device.objects.filter(pk__in=device_ids).values_list("pk", flat=True))
+        if missing := device_ids - existing:
+            kept = [(d, r) for d, r in rows if d in existing]
+            dropped["device_gone"] += len(rows) - len(kept)
+            gone.update(missing)
+            logger.warning(
+                "dropped %d readings of deleted devices %s", len(rows) - len(kept), sorted(missing)
+            )
+            return _store_isolating(kept, received_at=received_at, dropped=dropped, gone=gone)
+    if len(rows) == 1:
+        device_id, reading = rows[0]
+        dropped["unstorable"] += 1
+        logger.warning(
+            "dropped a reading PostgreSQL refuses: device %s at %s (%s: %s)",
+            device_id,
+            reading.measured_at.isoformat(),
+            type(error).__name__,
+            str(error).splitlines()[0] if str(error) else "",
+        )
+        return 0
+    half = len(rows) // 2
+    return _store_isolating(
+        rows[:half], received_at=received_at, dropped=dropped, gone=gone
+    ) + _store_isolating(rows[half:], received_at=received_at, dropped=dropped, gone=gone)
 
 
 def readings_insert_returning(

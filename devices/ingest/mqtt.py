@@ -7,7 +7,10 @@ the topic name the same device. Telemetry goes to the live keys immediately and 
 counted and dropped; nothing a client sends stops the bridge. paho's network thread reconnects
 with exponential backoff (1 s … 60 s) and only queues messages; the main loop does the work.
 When PostgreSQL lags, intake waits for the writer and the broker holds the backlog
-(backpressure, see ``INTAKE_QUEUE_MESSAGES``): nothing received is dropped.
+(backpressure, see ``INTAKE_QUEUE_MESSAGES``): nothing valid is dropped. Only a reading that can
+never be stored (its device was deleted after its key check was cached, or PostgreSQL refuses
+the row) is dropped from its batch, counted (``dropped_<reason>``) and logged; the rest of the
+batch is stored.
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ class Bridge:
         )
         self._last_flush = time.monotonic()
         self._auth: OrderedDict[str, tuple[DeviceAuth | None, float]] = OrderedDict()
+        # Devices the writer found deleted; the main loop forgets their cached key checks.
+        self._gone: queue.SimpleQueue[frozenset[int]] = queue.SimpleQueue()
         self._pubsub: Any = None
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -352,6 +357,7 @@ class Bridge:
         return device
 
     def _follow_key_rotations(self) -> None:
+        self._forget_gone_devices()
         if self._pubsub is None:
             return
         try:
@@ -365,6 +371,20 @@ class Bridge:
                 "mqtt bridge: key rotation feed failed; clearing the cache", exc_info=True
             )
             self._auth.clear()
+
+    def _forget_gone_devices(self) -> None:
+        gone: set[int] = set()
+        while True:
+            try:
+                gone.update(self._gone.get_nowait())
+            except queue.Empty:
+                break
+        if not gone:
+            return
+        for key, (device, _) in list(self._auth.items()):
+            if device is not None and device.device_id in gone:
+                del self._auth[key]
+                self._safely("key forget", lambda key=key: hardware.device_key_forget(key=key))
 
     def _flush_rows(self, *, force: bool = False) -> None:
         due = time.monotonic() - self._last_flush >= self.flush_interval_s
@@ -397,15 +417,27 @@ class Bridge:
         self._writes.put(rows)
 
     def _store(self, rows: list[tuple[int, ValidReading]]) -> bool:
+        """Store a batch; False when PostgreSQL is unavailable (the batch is retried whole).
+        Readings that can never be stored are dropped from it, counted and logged."""
         try:
-            stored = hardware.readings_insert(rows, received_at=hardware.now_utc())
+            result = hardware.readings_store(rows, received_at=hardware.now_utc())
         except Exception:
             self.counters["db_errors"] += 1
             logger.exception("mqtt bridge: storing %d readings failed; will retry", len(rows))
             close_old_connections()
             return False
-        self.counters["stored"] += stored
-        self.counters["duplicates"] += len(rows) - stored
+        self.counters["stored"] += result.stored
+        self.counters["duplicates"] += result.duplicates
+        for reason, count in result.dropped.items():
+            self.counters[f"dropped_{reason}"] += count
+            logger.warning(
+                "mqtt bridge: dropped %d readings that cannot be stored (%s; %d so far)",
+                count,
+                reason,
+                self.counters[f"dropped_{reason}"],
+            )
+        if result.gone_device_ids:
+            self._gone.put(result.gone_device_ids)
         return True
 
     def _write_loop(self) -> None:

@@ -13,12 +13,17 @@ from typing import Any
 
 import orjson
 
-# wire name -> (stored name, lowest, highest, unit) — bounds inclusive, None for open.
-FIELDS: dict[str, tuple[str, float, float | None, str]] = {
-    "voltage": ("voltage_v", 0.0, 500.0, "V"),
+from devices.validators import MAX_VOLTAGE_V
+
+# wire name -> (stored name, lowest, highest, unit), bounds inclusive. Every field is bounded:
+# what is stored is summed and averaged later (rollups), and must stay finite when it is.
+# Power: what the highest voltage and current deliver (500 V x 100 A). Energy: a meter's
+# counter, 10 GWh (23 years at that power).
+FIELDS: dict[str, tuple[str, float, float, str]] = {
+    "voltage": ("voltage_v", 0.0, MAX_VOLTAGE_V, "V"),
     "current": ("current_a", 0.0, 100.0, "A"),
-    "power": ("power_w", 0.0, None, "W"),
-    "energy": ("energy_wh", 0.0, None, "Wh"),
+    "power": ("power_w", 0.0, 50_000.0, "W"),
+    "energy": ("energy_wh", 0.0, 1e10, "Wh"),
     "frequency": ("frequency_hz", 45.0, 65.0, "Hz"),
     "power_factor": ("power_factor", 0.0, 1.0, ""),
 }
@@ -116,16 +121,26 @@ def readings_from_body(
     return readings
 
 
-def _number(value: Any, low: float, high: float | None, unit: str) -> tuple[float | None, str]:
+def _number(value: Any, low: float, high: float, unit: str) -> tuple[float | None, str]:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, "Must be a number."
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None, "Must be a finite number."
     if not math.isfinite(number):
         return None, "Must be a finite number."
-    if number < low or (high is not None and number > high):
-        bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-        return None, f"Must be {bound}{' ' + unit if unit else ''}."
+    if not low <= number <= high:
+        return (
+            None,
+            f"Must be between {_plain(low)} and {_plain(high)}{' ' + unit if unit else ''}.",
+        )
     return number, ""
+
+
+def _plain(bound: float) -> str:
+    """A bound as people write it: 10000000000, not 1e+10."""
+    return f"{bound:.0f}" if bound == int(bound) else f"{bound:g}"
 
 
 def _timestamp(
@@ -158,11 +173,8 @@ def _reading_fast(item: dict[str, Any], now: datetime, skew_s: float, max_age_s:
     for name, low, high in _FAST_FIELDS:
         value: Any = item.get(name)
         kind = type(value)
-        if kind is float:
-            if not (low <= value and (high is None or value <= high)):  # False for NaN
-                return None
-        elif kind is int:
-            if not (low <= value and (high is None or value <= high)):
+        if kind is float or kind is int:
+            if not low <= value <= high:  # False for NaN
                 return None
         else:
             return None

@@ -1,12 +1,13 @@
 """Alert rules per device and the alerts they raise."""
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from devices.models.tree import Device
 from devices.validators import (
+    POWER_OR_ZERO_W,
+    VOLTAGE_V,
     validate_fraction,
 )
 
@@ -28,9 +29,9 @@ class AlertRule(models.Model):
     """Per-device thresholds; a null limit is not checked."""
 
     device = models.OneToOneField(Device, on_delete=models.CASCADE, related_name="alert_rule")
-    power_max_w = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
-    voltage_min_v = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
-    voltage_max_v = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    power_max_w = models.FloatField(null=True, blank=True, validators=[POWER_OR_ZERO_W])
+    voltage_min_v = models.FloatField(null=True, blank=True, validators=[VOLTAGE_V])
+    voltage_max_v = models.FloatField(null=True, blank=True, validators=[VOLTAGE_V])
     battery_min_soc = models.FloatField(null=True, blank=True, validators=[validate_fraction])
     offline = models.BooleanField(default=True, help_text="Alert when the device goes silent.")
     updated_at = models.DateTimeField(auto_now=True)

@@ -11,11 +11,28 @@ from model_utils.managers import InheritanceManager
 
 from devices.models.homes import Home
 from devices.validators import (
+    AREA_M2,
+    ENERGY_WH,
+    MAX_POWER_W,
+    POWER_OR_ZERO_W,
+    POWER_W,
+    Between,
     validate_efficiency,
     validate_fraction,
-    validate_positive,
+    validate_name,
 )
 from simulators.physics.constants import WEEKDAYS_MASK
+
+TILT_DEG = Between(0, 90, unit="°")
+AZIMUTH_DEG = Between(0, 360, unit="°")
+HEATER_SETPOINT_C = Between(5, 35, unit="°C")
+AC_SETPOINT_C = Between(16, 32, unit="°C")
+DRIVING_WH_PER_HOUR = Between(0.0, MAX_POWER_W, unit="Wh/h")
+
+
+def _within(field: str, rule: Between, name: str) -> models.CheckConstraint:
+    """The database's own guard for a field validated by ``rule``."""
+    return models.CheckConstraint(condition=rule.condition(field), name=name)
 
 
 class DeviceKind(models.TextChoices):
@@ -45,7 +62,7 @@ class Device(models.Model):
     KIND: DeviceKind
 
     home = models.ForeignKey(Home, on_delete=models.CASCADE, related_name="devices")
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[validate_name])
     kind = models.CharField(max_length=20, choices=DeviceKind.choices, editable=False)
     source = models.CharField(
         max_length=10, choices=DeviceSource.choices, default=DeviceSource.SIMULATED
@@ -82,52 +99,44 @@ class Device(models.Model):
 class SolarPanel(Device):
     KIND = DeviceKind.SOLAR_PANEL
 
-    panel_area_m2 = models.FloatField(validators=[validate_positive])
+    panel_area_m2 = models.FloatField(validators=[AREA_M2])
     efficiency = models.FloatField(default=0.2, validators=[validate_efficiency])
-    rated_power_w = models.FloatField(validators=[validate_positive])
-    tilt_deg = models.FloatField(
-        default=30.0, validators=[MinValueValidator(0), MaxValueValidator(90)]
-    )
+    rated_power_w = models.FloatField(validators=[POWER_W])
+    tilt_deg = models.FloatField(default=30.0, validators=[TILT_DEG])
     azimuth_deg = models.FloatField(
         default=180.0,
-        validators=[MinValueValidator(0), MaxValueValidator(360)],
+        validators=[AZIMUTH_DEG],
         help_text="Compass direction the panel faces: 0 north, 90 east, 180 south. [deg]",
     )
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(panel_area_m2__gt=0), name="solar_area_pos"),
+            _within("panel_area_m2", AREA_M2, "solar_area_range"),
             models.CheckConstraint(
                 condition=Q(efficiency__gt=0, efficiency__lte=1), name="solar_efficiency_range"
             ),
-            models.CheckConstraint(condition=Q(rated_power_w__gt=0), name="solar_rated_pos"),
-            models.CheckConstraint(
-                condition=Q(tilt_deg__gte=0, tilt_deg__lte=90), name="solar_tilt"
-            ),
-            models.CheckConstraint(
-                condition=Q(azimuth_deg__gte=0, azimuth_deg__lte=360), name="solar_azimuth"
-            ),
+            _within("rated_power_w", POWER_W, "solar_rated_range"),
+            _within("tilt_deg", TILT_DEG, "solar_tilt"),
+            _within("azimuth_deg", AZIMUTH_DEG, "solar_azimuth"),
         ]
 
 
 class Generator(Device):
     KIND = DeviceKind.GENERATOR
 
-    rated_power_w = models.FloatField(validators=[validate_positive])
+    rated_power_w = models.FloatField(validators=[POWER_W])
     running = models.BooleanField(default=False)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(rated_power_w__gt=0), name="generator_rated_pos"),
-        ]
+        constraints = [_within("rated_power_w", POWER_W, "generator_rated_range")]
 
 
 class Battery(Device):
     KIND = DeviceKind.BATTERY
 
-    capacity_wh = models.FloatField(validators=[validate_positive])
-    max_charge_w = models.FloatField(validators=[validate_positive])
-    max_discharge_w = models.FloatField(validators=[validate_positive])
+    capacity_wh = models.FloatField(validators=[ENERGY_WH])
+    max_charge_w = models.FloatField(validators=[POWER_W])
+    max_discharge_w = models.FloatField(validators=[POWER_W])
     round_trip_efficiency = models.FloatField(default=0.9, validators=[validate_efficiency])
     min_soc = models.FloatField(default=0.1, validators=[validate_fraction])
     level_wh = models.FloatField(
@@ -138,11 +147,9 @@ class Battery(Device):
     class Meta:
         verbose_name_plural = "batteries"
         constraints = [
-            models.CheckConstraint(condition=Q(capacity_wh__gt=0), name="battery_capacity_pos"),
-            models.CheckConstraint(condition=Q(max_charge_w__gt=0), name="battery_charge_pos"),
-            models.CheckConstraint(
-                condition=Q(max_discharge_w__gt=0), name="battery_discharge_pos"
-            ),
+            _within("capacity_wh", ENERGY_WH, "battery_capacity_range"),
+            _within("max_charge_w", POWER_W, "battery_charge_range"),
+            _within("max_discharge_w", POWER_W, "battery_discharge_range"),
             models.CheckConstraint(
                 condition=Q(round_trip_efficiency__gt=0, round_trip_efficiency__lte=1),
                 name="battery_efficiency_range",
@@ -173,15 +180,15 @@ class EvMode(models.TextChoices):
 class ElectricVehicle(Device):
     KIND = DeviceKind.ELECTRIC_VEHICLE
 
-    battery_capacity_wh = models.FloatField(validators=[validate_positive])
-    max_charge_w = models.FloatField(validators=[validate_positive])
-    max_discharge_w = models.FloatField(default=0.0, validators=[MinValueValidator(0)])
+    battery_capacity_wh = models.FloatField(validators=[ENERGY_WH])
+    max_charge_w = models.FloatField(validators=[POWER_W])
+    max_discharge_w = models.FloatField(default=0.0, validators=[POWER_OR_ZERO_W])
     mode = models.CharField(max_length=12, choices=EvMode.choices, default=EvMode.IDLE)
     target_soc = models.FloatField(default=0.9, validators=[validate_fraction])
     reserve_soc = models.FloatField(
         default=0.3, validators=[validate_fraction], help_text="V2H never discharges below this."
     )
-    driving_wh_per_hour = models.FloatField(default=2500.0, validators=[MinValueValidator(0)])
+    driving_wh_per_hour = models.FloatField(default=2500.0, validators=[DRIVING_WH_PER_HOUR])
     away_days = models.PositiveSmallIntegerField(
         default=WEEKDAYS_MASK,
         validators=[MaxValueValidator(0b1111111)],
@@ -194,9 +201,10 @@ class ElectricVehicle(Device):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(battery_capacity_wh__gt=0), name="ev_capacity_pos"),
-            models.CheckConstraint(condition=Q(max_charge_w__gt=0), name="ev_charge_pos"),
-            models.CheckConstraint(condition=Q(max_discharge_w__gte=0), name="ev_discharge_nonneg"),
+            _within("battery_capacity_wh", ENERGY_WH, "ev_capacity_range"),
+            _within("max_charge_w", POWER_W, "ev_charge_range"),
+            _within("max_discharge_w", POWER_OR_ZERO_W, "ev_discharge_range"),
+            _within("driving_wh_per_hour", DRIVING_WH_PER_HOUR, "ev_driving_range"),
             models.CheckConstraint(
                 condition=Q(target_soc__gte=0, target_soc__lte=1), name="ev_target_soc_range"
             ),
@@ -221,34 +229,26 @@ class ElectricVehicle(Device):
 class Heater(Device):
     KIND = DeviceKind.HEATER
 
-    rated_power_w = models.FloatField(validators=[validate_positive])
-    setpoint_c = models.FloatField(
-        default=20.0, validators=[MinValueValidator(5), MaxValueValidator(35)]
-    )
+    rated_power_w = models.FloatField(validators=[POWER_W])
+    setpoint_c = models.FloatField(default=20.0, validators=[HEATER_SETPOINT_C])
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(rated_power_w__gt=0), name="heater_rated_pos"),
-            models.CheckConstraint(
-                condition=Q(setpoint_c__gte=5, setpoint_c__lte=35), name="heater_setpoint_range"
-            ),
+            _within("rated_power_w", POWER_W, "heater_rated_range"),
+            _within("setpoint_c", HEATER_SETPOINT_C, "heater_setpoint_range"),
         ]
 
 
 class AirConditioner(Device):
     KIND = DeviceKind.AIR_CONDITIONER
 
-    rated_power_w = models.FloatField(validators=[validate_positive])
-    setpoint_c = models.FloatField(
-        default=24.0, validators=[MinValueValidator(16), MaxValueValidator(32)]
-    )
+    rated_power_w = models.FloatField(validators=[POWER_W])
+    setpoint_c = models.FloatField(default=24.0, validators=[AC_SETPOINT_C])
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(rated_power_w__gt=0), name="ac_rated_pos"),
-            models.CheckConstraint(
-                condition=Q(setpoint_c__gte=16, setpoint_c__lte=32), name="ac_setpoint_range"
-            ),
+            _within("rated_power_w", POWER_W, "ac_rated_range"),
+            _within("setpoint_c", AC_SETPOINT_C, "ac_setpoint_range"),
         ]
 
 

@@ -9,8 +9,12 @@ from django.db import IntegrityError, transaction
 from devices.models import Device, DeviceKind
 from tests.devices.factories import (
     ALL_DEVICE_FACTORIES,
+    AirConditionerFactory,
     BatteryFactory,
     ElectricVehicleFactory,
+    EnergyMeterFactory,
+    GeneratorFactory,
+    HeaterFactory,
     HomeFactory,
     SolarPanelFactory,
 )
@@ -33,6 +37,16 @@ def invalid_fields(instance: Any) -> set[str]:
         ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
         ({"timezone": "CET+1"}, "timezone"),
         ({"base_load_w": -1}, "base_load_w"),
+        ({"base_load_w": 1e308}, "base_load_w"),
+        ({"base_load_w": float("inf")}, "base_load_w"),
+        ({"latitude": float("nan")}, "latitude"),
+        ({"longitude": float("nan")}, "longitude"),
+        ({"timezone": "localtime"}, "timezone"),  # the host's zone, whatever it is
+        ({"timezone": "Factory"}, "timezone"),  # a placeholder, not a place
+        ({"name": " \t "}, "name"),
+        ({"name": "Casa\x00"}, "name"),
+        ({"name": "Casa\x1b[31m"}, "name"),
+        ({"name": "Casa\ud800"}, "name"),
     ],
 )
 def test_home_validation(fields: dict[str, Any], bad: str) -> None:
@@ -66,11 +80,55 @@ def test_home_accepts_edges() -> None:
         (ElectricVehicleFactory, {"reserve_soc": 0.95, "target_soc": 0.9}, "reserve_soc"),
         (ElectricVehicleFactory, {"mode": "flying"}, "mode"),
         (ElectricVehicleFactory, {"away_days": 128}, "away_days"),
+        # every number finite and physically bounded
+        (SolarPanelFactory, {"panel_area_m2": 1e308}, "panel_area_m2"),
+        (SolarPanelFactory, {"rated_power_w": float("inf")}, "rated_power_w"),
+        (SolarPanelFactory, {"tilt_deg": float("nan")}, "tilt_deg"),
+        (SolarPanelFactory, {"azimuth_deg": float("nan")}, "azimuth_deg"),
+        (GeneratorFactory, {"rated_power_w": 1e308}, "rated_power_w"),
+        (BatteryFactory, {"capacity_wh": 1e308}, "capacity_wh"),
+        (BatteryFactory, {"max_discharge_w": float("inf")}, "max_discharge_w"),
+        (ElectricVehicleFactory, {"battery_capacity_wh": 1e308}, "battery_capacity_wh"),
+        (ElectricVehicleFactory, {"max_charge_w": 1e308}, "max_charge_w"),
+        (ElectricVehicleFactory, {"max_discharge_w": float("nan")}, "max_discharge_w"),
+        (ElectricVehicleFactory, {"driving_wh_per_hour": 1e308}, "driving_wh_per_hour"),
+        (HeaterFactory, {"setpoint_c": float("nan")}, "setpoint_c"),
+        (HeaterFactory, {"rated_power_w": 1e308}, "rated_power_w"),
+        (AirConditionerFactory, {"setpoint_c": float("-inf")}, "setpoint_c"),
+        (AirConditionerFactory, {"rated_power_w": 1e6 + 1}, "rated_power_w"),
+        (EnergyMeterFactory, {"name": ""}, "name"),
+        (EnergyMeterFactory, {"name": "meter\n2"}, "name"),
+        (EnergyMeterFactory, {"name": "\udfff"}, "name"),
     ],
 )
 def test_device_validation(factory: Any, fields: dict[str, Any], bad: str) -> None:
     device = factory.build(home=HomeFactory(), **fields)
     assert bad in invalid_fields(device)
+
+
+def test_names_keep_any_printable_text() -> None:
+    home = HomeFactory.build(
+        owner=HomeFactory().owner, name="Casa \u00f1 \u5bb6 \U0001f468\u200d\U0001f469"
+    )
+    home.full_clean()
+
+
+def test_bounds_themselves_are_accepted() -> None:
+    HomeFactory.build(owner=HomeFactory().owner, base_load_w=1e6).full_clean()
+    BatteryFactory.build(home=HomeFactory(), capacity_wh=1e7, max_charge_w=1e6).full_clean()
+
+
+def test_non_finite_numbers_say_so() -> None:
+    battery = BatteryFactory.build(home=HomeFactory(), capacity_wh=float("inf"))
+    with pytest.raises(ValidationError) as exc:
+        battery.full_clean()
+    assert exc.value.message_dict == {"capacity_wh": ["Must be a finite number."]}
+    battery.capacity_wh = 1e308
+    with pytest.raises(ValidationError) as exc:
+        battery.full_clean()
+    assert exc.value.message_dict == {
+        "capacity_wh": ["Must be greater than 0 and at most 10000000 Wh."]
+    }
 
 
 def test_every_kind_validates_its_factory_defaults() -> None:
@@ -86,6 +144,12 @@ def test_database_refuses_values_that_skip_validation() -> None:
     battery = BatteryFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         type(battery).objects.filter(pk=battery.pk).update(capacity_wh=0)
+    for value in (1e308, float("inf"), float("nan")):  # PostgreSQL orders NaN above all
+        with pytest.raises(IntegrityError), transaction.atomic():
+            type(battery).objects.filter(pk=battery.pk).update(max_charge_w=value)
+    home = HomeFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        type(home).objects.filter(pk=home.pk).update(base_load_w=1e308)
 
 
 def test_kind_is_set_from_the_subclass_and_base_resolves_to_child() -> None:

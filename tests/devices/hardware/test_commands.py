@@ -193,16 +193,16 @@ def test_an_unacknowledged_command_is_resent_with_backoff_then_expires(
         cmd = hardware.command_send(user_id=user.pk, device_id=online_meter.pk, command="reboot")
         assert len(published) == 1
         clock.tick(5)
-        assert hardware.commands_retry() == {"expired": 0, "resent": 0}  # not due yet
+        assert hardware.commands_retry() == {"expired": 0, "resent": 0, "failed": 0}  # not due
         clock.tick(6)  # 11 s: first retry after 10 s
-        assert hardware.commands_retry() == {"expired": 0, "resent": 1}
+        assert hardware.commands_retry() == {"expired": 0, "resent": 1, "failed": 0}
         clock.tick(15)  # 26 s: the second waits 20 s
         assert hardware.commands_retry()["resent"] == 0
         clock.tick(6)  # 32 s
         assert hardware.commands_retry()["resent"] == 1
         assert DeviceCommand.objects.get(pk=cmd.pk).attempts == 3
         clock.tick(41)  # third attempt's wait is over: no more attempts
-        assert hardware.commands_retry() == {"expired": 1, "resent": 0}
+        assert hardware.commands_retry() == {"expired": 1, "resent": 0, "failed": 0}
     cmd.refresh_from_db()
     assert cmd.status == "expired" and len(published) == 3
     assert _ack(online_meter.api_key, str(cmd.pk), {"status": "acknowledged"}).status_code == 410
@@ -300,6 +300,79 @@ def test_bad_simulated_commands_change_nothing(
     assert not DeviceCommand.objects.exists()
 
 
+def settable(device: Any) -> dict[str, float]:
+    """The parameters the simulated commands change."""
+    names = ("setpoint_c", "min_soc", "reserve_soc")
+    return {name: getattr(device, name) for name in names if hasattr(device, name)}
+
+
+@pytest.mark.parametrize(
+    ("factory", "command", "args"),
+    [
+        (HeaterFactory, "set_setpoint", {"setpoint_c": float("nan")}),
+        (HeaterFactory, "set_setpoint", {"setpoint_c": float("inf")}),
+        (HeaterFactory, "set_setpoint", {"setpoint_c": float("-inf")}),
+        (HeaterFactory, "set_setpoint", {"setpoint_c": 10**400}),  # an integer beyond any float
+        (BatteryFactory, "set_battery_reserve", {"min_soc": float("nan")}),
+        (ElectricVehicleFactory, "set_battery_reserve", {"min_soc": float("inf")}),
+    ],
+)
+def test_non_finite_command_arguments_are_a_field_error(
+    gql: GraphQLClient, user: Any, factory: Any, command: str, args: dict[str, Any]
+) -> None:
+    device = factory(home__owner=user)
+    before = type(device).objects.get(pk=device.pk)
+    result = gql(SEND, {"deviceId": device.pk, "command": command, "args": args})
+    assert "errors" not in result, result  # not "Unexpected error."
+    [message] = result["data"]["sendDeviceCommand"]["messages"]
+    assert (message["field"], message["code"]) == ("args", "not_finite")
+    assert settable(type(device).objects.get(pk=device.pk)) == settable(before)
+    assert not DeviceCommand.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("ping", {"note": "a\x00b"}),
+        ("reboot", {"delay_s": 5}),
+        ("set_interval", {"seconds": 10, "extra": "\ud800"}),
+    ],
+)
+def test_meter_commands_take_only_their_own_arguments(
+    gql: GraphQLClient, online_meter: Any, command: str, args: dict[str, Any]
+) -> None:
+    result = gql(SEND, {"deviceId": online_meter.pk, "command": command, "args": args})
+    assert "errors" not in result, result
+    [message] = result["data"]["sendDeviceCommand"]["messages"]
+    assert (message["field"], message["code"]) == ("args", "invalid")
+    assert message["message"].startswith("Unknown argument;")
+    assert not DeviceCommand.objects.exists()
+
+
+def test_simulated_commands_take_only_their_own_arguments(gql: GraphQLClient, user: Any) -> None:
+    heater = HeaterFactory(home__owner=user)
+    args = {"setpoint_c": 21, "note": "\x00"}
+    result = gql(SEND, {"deviceId": heater.pk, "command": "set_setpoint", "args": args})
+    assert "errors" not in result, result
+    [message] = result["data"]["sendDeviceCommand"]["messages"]
+    assert message["message"] == "Unknown argument; set_setpoint takes setpoint_c."
+    assert Heater.objects.get(pk=heater.pk).setpoint_c == 20.0
+    assert not DeviceCommand.objects.exists()
+
+
+def test_an_ack_result_with_nul_text_is_refused_and_the_command_stays_open(
+    online_meter: Any, user: Any
+) -> None:
+    cmd = hardware.command_send(user_id=user.pk, device_id=online_meter.pk, command="ping")
+    for result in ({"note": "a\x00b"}, {"a\x00": 1}, {"deep": [[{"x": "\x00"}]]}):
+        response = _ack(online_meter.api_key, str(cmd.pk), {"status": "failed", "result": result})
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"] == {"result": ["Text must not contain NUL characters."]}
+    assert DeviceCommand.objects.get(pk=cmd.pk).status == "sent"
+    ok = _ack(online_meter.api_key, str(cmd.pk), {"status": "acknowledged", "result": {"a": 1}})
+    assert ok.status_code == 200
+
+
 def test_another_users_device_cannot_be_commanded_or_listed(
     other_gql: GraphQLClient, online_meter: Any, user: Any
 ) -> None:
@@ -312,6 +385,31 @@ def test_another_users_device_cannot_be_commanded_or_listed(
     assert listed["data"] is None and listed["errors"][0]["message"] == "Device not found."
     assert not DeviceCommand.objects.exists()
     assert Heater.objects.get(pk=heater.pk).setpoint_c == 20.0
+
+
+def test_a_command_that_cannot_be_sent_fails_alone(
+    online_meter: Any, user: Any, listener: Listener, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = hardware.command_send(user_id=user.pk, device_id=online_meter.pk, command="ping")
+    assert len(listener.wait_for(1)) == 1
+    # Stored before arguments were checked: an integer no JSON encoder for MQTT can write.
+    bad = DeviceCommand.objects.create(
+        device=online_meter,
+        command="set_interval",
+        args={"seconds": 2**70},
+        expires_at=good.expires_at,
+        next_attempt_at=good.created_at - timedelta(seconds=2),
+    )
+    DeviceCommand.objects.filter(pk=good.pk).update(
+        next_attempt_at=good.created_at - timedelta(seconds=1)
+    )
+    with caplog.at_level("WARNING", logger="devices.hardware.commands"):
+        assert hardware.commands_retry() == {"expired": 0, "resent": 1, "failed": 1}
+    assert [m["id"] for _, m in listener.wait_for(2)] == [str(good.pk), str(good.pk)]
+    bad.refresh_from_db()
+    assert bad.status == "failed" and bad.result == {"error": "Its arguments cannot be sent."}
+    assert f"command {bad.pk} cannot be sent" in caplog.text
+    assert hardware.commands_retry()["failed"] == 0  # failed once, for good
 
 
 def test_commands_retry_task_runs(online_meter: Any, user: Any) -> None:

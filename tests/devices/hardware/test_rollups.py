@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from freezegun import freeze_time
 
 import graphql_api.schema  # noqa: F401  (typed before freezegun swaps datetime)
 from devices import hardware
+from devices.hardware import RollupResult
 from devices.ingest.validation import ValidReading
 from devices.models import Reading, ReadingHourly
 from tests.conftest import GraphQLClient
@@ -126,6 +128,43 @@ def test_hourly_rollup_counts_counter_increments(gql: GraphQLClient, meter: Any)
     }
     assert second["energyWh"] == 150.0  # 1300 -> 1400, reset, 0 -> 50
     assert second["count"] == 3
+
+
+def _store_unchecked(device_id: int, at: datetime, *, power_w: float, energy_wh: float) -> None:
+    """A row as it may have been stored before telemetry had bounds: straight into the table."""
+    Reading.objects.create(
+        device_id=device_id,
+        measured_at=at,
+        received_at=at,
+        voltage_v=230.0,
+        current_a=1.0,
+        power_w=power_w,
+        energy_wh=energy_wh,
+        frequency_hz=50.0,
+        power_factor=1.0,
+    )
+
+
+def test_a_reading_beyond_the_bounds_is_left_out_and_every_meter_is_rolled_up(
+    meter: Any, other_meter: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    minutes = [T0 + timedelta(minutes=m) for m in (0, 10, 20, 30)]
+    _store(meter.pk, [(minutes[0], 100.0, 1000.0), (minutes[3], 300.0, 1200.0)])
+    _store(other_meter.pk, [(minutes[0], 50.0, 10.0), (minutes[2], 70.0, 30.0)])
+    _store_unchecked(meter.pk, minutes[1], power_w=1e308, energy_wh=1e308)  # overflows a SUM
+    _store_unchecked(other_meter.pk, minutes[1], power_w=float("nan"), energy_wh=20.0)
+    with caplog.at_level(logging.WARNING, logger="devices.hardware.rollups"):
+        result = hardware.readings_rollup(since=T0, until=T0 + timedelta(hours=1))
+    assert result == RollupResult(hours=2, skipped=2)
+    hours = {
+        row.device_id: (row.count, row.energy_wh, row.avg_power_w, row.max_power_w)
+        for row in ReadingHourly.objects.all()
+    }
+    assert hours == {meter.pk: (2, 200.0, 200.0, 300.0), other_meter.pk: (2, 20.0, 60.0, 70.0)}
+    [record] = caplog.records
+    assert "left out 2 readings" in record.getMessage()
+    assert f"{meter.pk}: 1" in record.getMessage()
+    assert f"{other_meter.pk}: 1" in record.getMessage()
 
 
 def test_raw_readings_are_pruned_rollups_stay(meter: Any, settings: Any) -> None:

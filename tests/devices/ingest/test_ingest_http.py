@@ -78,13 +78,34 @@ def test_a_replayed_batch_stores_nothing_twice(meter: Any) -> None:
     assert Reading.objects.filter(device=meter).count() == 5
 
 
+def test_one_instant_twice_in_a_batch_is_stored_once_and_reported_as_a_duplicate(
+    meter: Any,
+) -> None:
+    at = datetime.now(UTC) - timedelta(seconds=5)
+    body = {"readings": [reading(at=at, seq=1, power=100.0), reading(at=at, seq=2, power=200.0)]}
+    response = post(Client(), meter.api_key, body)
+    assert response.status_code == 201, response.content
+    assert response.json() == {
+        "accepted": 2,
+        "stored": 1,
+        "duplicates": 1,
+        "readings": [{"timestamp": iso(at), "seq": 1}],
+    }
+    assert list(Reading.objects.values_list("seq", "power_w")) == [(1, 100.0)]
+    assert [(w["seq"], w["power_w"]) for w in store.read_window(meter.pk)] == [(1, 100.0)]
+
+
 BAD_VALUES = [
     ("voltage", -1),
     ("voltage", 500.1),
     ("current", -0.1),
     ("current", 100.5),
     ("power", -5),
+    ("power", 50_000.1),
+    ("power", 1e308),
     ("energy", -1),
+    ("energy", 1e10 + 1),
+    ("energy", 1e308),
     ("frequency", 44.9),
     ("frequency", 65.1),
     ("power_factor", -0.01),
@@ -107,6 +128,21 @@ def test_each_bad_field_is_named_and_nothing_is_stored(meter: Any, field: str, v
     assert set(response.json()["errors"]) == {field}
     assert not Reading.objects.exists()
     assert live_values.read_many([keys.device_current_key(meter.pk)]) == [None]
+
+
+def test_the_upper_bounds_themselves_are_accepted(meter: Any) -> None:
+    edges = reading(voltage=500, current=100, power=50_000, energy=1e10, power_factor=1)
+    response = post(Client(), meter.api_key, edges)
+    assert response.status_code == 201, response.content
+    assert Reading.objects.get(device=meter).energy_wh == 1e10
+
+
+def test_power_and_energy_bounds_are_named_in_the_error(meter: Any) -> None:
+    response = post(Client(), meter.api_key, reading(power=1e308, energy=1e308))
+    assert response.json()["errors"] == {
+        "power": "Must be between 0 and 50000 W.",
+        "energy": "Must be between 0 and 10000000000 Wh.",
+    }
 
 
 def test_timestamps_in_the_future_or_too_old_are_refused(meter: Any) -> None:
