@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -36,3 +37,12 @@ app.conf.update(
 )
 app.autodiscover_tasks()
 app.autodiscover_tasks(["simulators"])
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_secrets(**_: object) -> None:
+    """Workers and beat log through handlers Celery installs itself: they redact too."""
+    from config.logs import redact_handlers
+
+    redact_handlers()

@@ -1,7 +1,10 @@
-"""Fixtures shared by the whole suite: users, an authenticated GraphQL client, real Redis."""
+"""Fixtures shared by the whole suite: users, an authenticated GraphQL client, real Redis,
+the console log."""
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,3 +81,15 @@ def gql(user: Any) -> GraphQLClient:
 @pytest.fixture
 def other_gql(other_user: Any) -> GraphQLClient:
     return GraphQLClient(Client(), token_for(other_user))
+
+
+@pytest.fixture
+def console_log() -> Iterator[io.StringIO]:
+    """What the configured console handler (``settings.LOGGING``) writes during the test."""
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
+    stream = io.StringIO()
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        yield stream
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
