@@ -8,3 +8,5 @@ SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=True)
 GRAPHIQL = env.bool("GRAPHIQL", default=True)
+# Apart from a deployment (or a test run) on the same Redis.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="gridtwin-dev:")
