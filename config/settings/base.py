@@ -5,7 +5,7 @@ from pathlib import Path
 
 import environ
 
-from config.redis_url import redis_url_with_db
+from config.redis_url import redis_key_prefix, redis_url_with_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -122,7 +122,7 @@ REDIS_STATE_URL = env.str("REDIS_STATE_URL", default="") or redis_url_with_db(RE
 # the farm's locks, caches (rate limits), Celery's queues and results. Deployments sharing one
 # Redis (or a test run beside a development server) keep apart by it. Names are built by
 # devices/live/keys.py (and Celery, under `{prefix}celery:`), which read it at each call.
-REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="gridtwin:")
+REDIS_KEY_PREFIX = redis_key_prefix(env.str("REDIS_KEY_PREFIX", default="gridtwin:"))
 
 CACHES = {
     "default": {

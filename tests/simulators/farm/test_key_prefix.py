@@ -7,20 +7,25 @@ keys: the worst case for a collision.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.test import Client, override_settings
 
 from accounts import services as accounts
 from celery_app import app
+from config.redis_url import redis_key_prefix
 from devices import hardware
 from devices.live import channels, codecs, store
 from simulators.tasks import run_energy_simulation_task, tick_run
@@ -33,6 +38,7 @@ from tests.devices.factories import (
 from tests.devices.support import _ingest_in_test_thread, post, reading  # noqa: F401
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[3]
 
 # Neither tick is a checkpoint tick (index not divisible by SIM_CHECKPOINT_TICKS): storage levels
 # stay in Redis, where each deployment keeps its own.
@@ -149,3 +155,26 @@ def test_celery_queues_are_under_the_prefix(real_broker: None) -> None:
     finally:
         app.control.purge()
     assert broker.llen(queue) == 0
+
+
+@pytest.mark.parametrize("value", ["gridtwin:", "gridtwin-staging:", "acme:grid.v2:"])
+def test_a_prefix_is_a_name_ending_in_a_colon(value: str) -> None:
+    assert redis_key_prefix(value) == value
+
+
+@pytest.mark.parametrize("value", ["", ":", "gridtwin", "grid twin:", "grid*:", "a::"])
+def test_a_prefix_that_could_run_into_another_is_refused(value: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match="REDIS_KEY_PREFIX must be"):
+        redis_key_prefix(value)
+
+
+@pytest.mark.parametrize("module", ["config.settings.local", "config.settings.production"])
+def test_a_bad_prefix_stops_the_process_at_start(module: str) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": module, "REDIS_KEY_PREFIX": "gridtwin"}
+    env["SECRET_KEY"] = "x" * 40
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "REDIS_KEY_PREFIX must be" in done.stderr and "'gridtwin'" in done.stderr
