@@ -3,6 +3,8 @@
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -13,6 +15,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # One hour is Redis' default visibility timeout: a task running longer would be delivered
 # twice. Keep it well above the longest task, and the same in all three places.
 _VISIBILITY_TIMEOUT_S = 6 * 3600
+_KEY_PREFIX = f"{settings.REDIS_KEY_PREFIX}celery:"
 app.conf.update(
     task_queues=(Queue("default"), Queue("sim")),
     task_default_queue="default",
@@ -23,8 +26,15 @@ app.conf.update(
     task_time_limit=600,
     task_soft_time_limit=540,
     broker_connection_retry_on_startup=True,
-    broker_transport_options={"visibility_timeout": _VISIBILITY_TIMEOUT_S},
-    result_backend_transport_options={"visibility_timeout": _VISIBILITY_TIMEOUT_S},
+    # Queues, results and chord counters under the deployment's Redis prefix, like every key.
+    broker_transport_options={
+        "visibility_timeout": _VISIBILITY_TIMEOUT_S,
+        "global_keyprefix": _KEY_PREFIX,
+    },
+    result_backend_transport_options={
+        "visibility_timeout": _VISIBILITY_TIMEOUT_S,
+        "global_keyprefix": _KEY_PREFIX,
+    },
     visibility_timeout=_VISIBILITY_TIMEOUT_S,
     result_expires=3600,
     # One result backend per process, not per thread: the web process sends tasks from a
@@ -36,3 +46,12 @@ app.conf.update(
 )
 app.autodiscover_tasks()
 app.autodiscover_tasks(["simulators"])
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_secrets(**_: object) -> None:
+    """Workers and beat log through handlers Celery installs itself: they redact too."""
+    from config.logs import redact_handlers
+
+    redact_handlers()

@@ -58,6 +58,8 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
         DB_POOL="true",
+        # Apart from a test run or a development server on the same Redis.
+        REDIS_KEY_PREFIX="gridtwin-bench:",
     )
     env.update(extra)
     return env

@@ -202,7 +202,7 @@ class LiveWatcher:
         self.pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
         from devices.live import channels  # Django is set up by now
 
-        self.pubsub.psubscribe(f"{channels.CHANNEL_PREFIX}device:*")
+        self.pubsub.psubscribe(channels.device_channel("*"))
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 

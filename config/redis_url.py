@@ -1,6 +1,9 @@
 """Small helpers for Redis URLs, shared by settings and the launchers."""
 
+import re
 from urllib.parse import urlsplit, urlunsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 
 def redis_url_with_db(url: str, db: int) -> str:
@@ -17,3 +20,14 @@ def redis_host_port(url: str) -> tuple[str, int]:
     """Return the TCP host and port of a ``redis://`` URL."""
     parts = urlsplit(url)
     return parts.hostname or "127.0.0.1", parts.port or 6379
+
+
+def redis_key_prefix(value: str) -> str:
+    """Check a ``REDIS_KEY_PREFIX``: a name ending in ``:`` (so no deployment's names can run
+    into another's), without spaces or wildcards."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)*:", value):
+        raise ImproperlyConfigured(
+            f"REDIS_KEY_PREFIX must be letters, digits, '_', '.', '-' ending in ':' "
+            f"(e.g. 'gridtwin:' or 'gridtwin-staging:'), not {value!r}."
+        )
+    return value

@@ -1,7 +1,12 @@
-"""Fixtures shared by the whole suite: users, an authenticated GraphQL client, real Redis."""
+"""Fixtures shared by the whole suite: users, an authenticated GraphQL client, real Redis,
+the console log; and the guard that keeps the suite off servers that are not its own."""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +18,36 @@ from django.test import Client
 
 from accounts.tokens import access_token_issue
 from tests.accounts.factories import UserFactory
+from tests.with_servers import PREPARED_ENV, PREPARED_SETTINGS
+
+NOT_PREPARED = (
+    "The test suite flushes Redis databases and purges Celery queues, so it runs only against "
+    "the servers and databases its launcher prepares for it: run `make test`, or "
+    "`python -m tests.with_servers -- pytest [args]`."
+)
+
+
+def servers_refusal(environ: dict[str, str], current: dict[str, str]) -> str | None:
+    """Why the suite must not run here (``None``: the launcher prepared these settings)."""
+    raw = environ.get(PREPARED_ENV)
+    if not raw:
+        return NOT_PREPARED
+    prepared = json.loads(raw)
+    for name in PREPARED_SETTINGS:
+        if current.get(name) != prepared.get(name):
+            return (
+                f"{name} is {current.get(name)!r}, not the {prepared.get(name)!r} the test "
+                f"launcher prepared. {NOT_PREPARED}"
+            )
+    return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    refusal = servers_refusal(
+        dict(os.environ), {name: str(getattr(settings, name)) for name in PREPARED_SETTINGS}
+    )
+    if refusal is not None:
+        pytest.exit(refusal, returncode=4)
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +113,15 @@ def gql(user: Any) -> GraphQLClient:
 @pytest.fixture
 def other_gql(other_user: Any) -> GraphQLClient:
     return GraphQLClient(Client(), token_for(other_user))
+
+
+@pytest.fixture
+def console_log() -> Iterator[io.StringIO]:
+    """What the configured console handler (``settings.LOGGING``) writes during the test."""
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
+    stream = io.StringIO()
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        yield stream
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import environ
 
-from config.redis_url import redis_url_with_db
+from config.redis_url import redis_key_prefix, redis_url_with_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -118,11 +118,17 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_STATE_URL = env.str("REDIS_STATE_URL", default="") or redis_url_with_db(REDIS_URL, 1)
 
+# Every Redis key and pub/sub channel of this deployment starts with this prefix: live values,
+# the farm's locks, caches (rate limits), Celery's queues and results. Deployments sharing one
+# Redis (or a test run beside a development server) keep apart by it. Names are built by
+# devices/live/keys.py (and Celery, under `{prefix}celery:`), which read it at each call.
+REDIS_KEY_PREFIX = redis_key_prefix(env.str("REDIS_KEY_PREFIX", default="gridtwin:"))
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_STATE_URL,
-        "KEY_PREFIX": "cache",
+        "KEY_FUNCTION": "devices.live.keys.cache_key",
     }
 }
 
@@ -140,9 +146,6 @@ LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="5/m")
 RATELIMIT_USE_CACHE = "default"
 # Behind a reverse proxy, set to the header carrying the client address (e.g. HTTP_X_REAL_IP).
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="REMOTE_ADDR")
-
-# Prefix of the live pub/sub channels (Redis pub/sub ignores database numbers).
-LIVE_CHANNEL_PREFIX = env.str("LIVE_CHANNEL_PREFIX", default="gridtwin:")
 
 # The simulation tick.
 TICK_SECONDS = env.int("TICK_SECONDS", default=60)
@@ -165,11 +168,22 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
+# No secret reaches a log: every handler redacts device keys, tokens and passwords
+# (config/logs.py); LOGGING_CONFIG also puts the filter on handlers installed outside LOGGING
+# (Django's defaults, uvicorn's).
+LOGGING_CONFIG = "config.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "config.logs.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,10 +1,12 @@
 """Development settings: `make run` on a laptop."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, redis_key_prefix
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-0123456789")
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=True)
 GRAPHIQL = env.bool("GRAPHIQL", default=True)
+# Apart from a deployment (or a test run) on the same Redis.
+REDIS_KEY_PREFIX = redis_key_prefix(env.str("REDIS_KEY_PREFIX", default="gridtwin-dev:"))

@@ -10,4 +10,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
 GRAPHIQL = False
 CELERY_TASK_ALWAYS_EAGER = True
-LIVE_CHANNEL_PREFIX = "gridtwin-test:"
+# Apart from a development server (or a deployment) on the same Redis.
+REDIS_KEY_PREFIX = "gridtwin-test:"

@@ -56,16 +56,21 @@ def shared_async_client() -> aioredis.Redis:
 # --- Key handles for batch writers (opaque bytes; the farm never builds a name) ---------------
 
 
+def namespace() -> str:
+    """The deployment's namespace in Redis: handles built under another one are not these."""
+    return keys.key_prefix()
+
+
 def current_handles(device_ids: Iterable[int]) -> list[bytes]:
-    return [keys.device_current_key(i).encode() for i in device_ids]
+    return keys.device_current_handles(device_ids)
 
 
 def storage_handles(device_ids: Iterable[int]) -> list[bytes]:
-    return [keys.device_storage_key(i).encode() for i in device_ids]
+    return keys.device_storage_handles(device_ids)
 
 
 def home_handles(home_ids: Iterable[int]) -> list[bytes]:
-    return [keys.home_stats_key(i).encode() for i in home_ids]
+    return keys.home_stats_handles(home_ids)
 
 
 # --- Reads ------------------------------------------------------------------------------------
@@ -322,7 +327,7 @@ def telemetry_write(
     seen = dict(seen or {})
     with conn.pipeline(transaction=True) as pipe:
         if lock is not None:
-            pipe.set(f"lock:{lock[0]}", b"1", nx=True, px=lock[1])
+            pipe.set(keys.lock_key(lock[0]), b"1", nx=True, px=lock[1])
         for device_id, current, window in updates:
             encoded = encode(current)
             value = seen.pop(device_id, None)
@@ -338,7 +343,7 @@ def telemetry_write(
                 keys=[
                     keys.device_current_key(device_id),
                     keys.device_window_key(device_id),
-                    keys.SEEN_KEY,
+                    keys.seen_key(),
                 ],
                 args=[
                     expire_s,
@@ -352,7 +357,7 @@ def telemetry_write(
                 client=pipe,
             )
         if seen:
-            pipe.hset(keys.SEEN_KEY, mapping={str(k): encode(v) for k, v in seen.items()})
+            pipe.hset(keys.seen_key(), mapping={str(k): encode(v) for k, v in seen.items()})
         results = pipe.execute()
     return bool(lock is not None and results[0])
 
@@ -361,8 +366,8 @@ def seen_drain(conn: redis.Redis | None = None) -> dict[int, dict[str, Any]]:
     """Take (and clear, atomically) the devices recorded as seen since the last drain."""
     conn = conn or client()
     with conn.pipeline(transaction=True) as pipe:
-        pipe.hgetall(keys.SEEN_KEY)
-        pipe.delete(keys.SEEN_KEY)
+        pipe.hgetall(keys.seen_key())
+        pipe.delete(keys.seen_key())
         raw, _ = pipe.execute()
     return {int(k): value for k, v in raw.items() if (value := decode(v)) is not None}
 

@@ -107,7 +107,8 @@ def _shard_token(home_id_from: int, home_id_to: int) -> tuple[Any, ...]:
     homes = Home.objects.filter(id__gte=home_id_from, id__lt=home_id_to).aggregate(
         n=Count("id"), at=Max("updated_at")
     )
-    return (devices["n"], devices["at"], homes["n"], homes["at"])
+    # The cached key handles belong to the Redis namespace they were built in.
+    return (devices["n"], devices["at"], homes["n"], homes["at"], store.namespace())
 
 
 def _seconds_of_day(values: Sequence[Any]) -> FloatArray:

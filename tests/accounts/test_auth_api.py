@@ -1,5 +1,6 @@
 """Registration, login, refresh rotation with reuse detection, logout, and throttling."""
 
+import io
 from typing import Any
 
 import pytest
@@ -187,3 +188,32 @@ def test_token_of_a_deactivated_user_no_longer_reads_me(gql: GraphQLClient, user
     assert gql(ME)["data"]["me"]["username"] == "alice"
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert error_code(gql(ME)) == "UNAUTHENTICATED"
+
+
+def test_a_failing_login_never_logs_the_password(
+    anon: GraphQLClient, user: User, caplog: pytest.LogCaptureFixture, console_log: io.StringIO
+) -> None:
+    """The failed login is logged (and its GraphQL error, with the document's line); the
+    password is not, whether it came as a variable or inline in the document."""
+    inline = (
+        'mutation { loginUser(username: "alice", password: "inline-wrong-pw") { user { id } } }'
+    )
+    assert error_code(anon(inline)) == "INVALID_CREDENTIALS"
+    assert error_code(login(anon, password="variable-wrong-pw")) == "INVALID_CREDENTIALS"
+    for log in (caplog.text, console_log.getvalue()):
+        assert log.count("login failed for 'alice'") == 2
+        assert "inline-wrong-pw" not in log and "variable-wrong-pw" not in log
+
+
+def test_refused_tokens_never_reach_the_log(
+    anon: GraphQLClient, user: User, caplog: pytest.LogCaptureFixture, console_log: io.StringIO
+) -> None:
+    pair = login(anon)["data"]["loginUser"]
+    assert anon(LOGOUT, {"token": pair["refreshToken"]})["data"]["logout"] is True
+    inline = f'mutation {{ refreshToken(refreshToken: "{pair["refreshToken"]}") {{ expiresIn }} }}'
+    assert error_code(anon(inline)) == "INVALID_REFRESH_TOKEN"
+    stale = pair["accessToken"][:-4] + "AAAA"  # a bad signature
+    result = GraphQLClient(Client(), stale)(ME)
+    assert error_code(result) == "UNAUTHENTICATED"
+    for log in (caplog.text, console_log.getvalue()):
+        assert pair["refreshToken"] not in log and pair["accessToken"][:60] not in log

@@ -253,7 +253,8 @@ def test_other_methods_are_405(meter: Any) -> None:
 
 def test_flush_batches_latest_reading_and_seen(meter: Any, other_meter: Any) -> None:
     """Many readings, few row updates: the meter's latest fields arrive in one bulk flush."""
-    store.client().set("lock:hardware:seen-flush", b"1", px=60_000)  # hold the inline flush
+    # Hold the inline flush.
+    store.client().set(keys.lock_key("hardware:seen-flush"), b"1", px=60_000)
     post(Client(), meter.api_key, batch(3))
     post(Client(), other_meter.api_key, reading(power=42.0))
     assert EnergyMeter.objects.get(pk=meter.pk).power_w is None  # not flushed yet

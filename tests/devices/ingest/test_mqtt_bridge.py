@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -120,6 +121,29 @@ def test_garbage_is_counted_and_the_bridge_carries_on(
     send(publisher, meter.pk, "telemetry", {**reading(seq=1), "key": key})
     pump(bridge, lambda: bridge.counters["stored"] == 1)
     assert bridge.counters["errors"] == 0
+
+
+def test_a_malformed_message_is_logged_without_its_key(
+    bridge: Bridge,
+    publisher: mqtt.Client,
+    meter: Any,
+    caplog: pytest.LogCaptureFixture,
+    console_log: io.StringIO,
+) -> None:
+    """The bridge logs the head of a malformed message: the device key in it is redacted, in
+    the captured records and in what the configured console handler writes."""
+    key = meter.api_key
+    secret = key.rsplit("_", 1)[1]
+    not_json = b'{"key": "' + key.encode() + b'", "readings": [{"power_w": 1.0,'
+    send(publisher, meter.pk, "telemetry", not_json, raw=True)
+    send(publisher, meter.pk, "telemetry", {"key": key, **reading(voltage=900)})  # out of range
+    send(publisher, meter.pk, "status", {"key": key, "status": "sleeping"})
+    pump(bridge, lambda: bridge.counters["malformed"] == 3)
+    for log in (caplog.text, console_log.getvalue()):
+        assert log.count("dropped a malformed message") == 3
+        assert "not JSON" in log and "invalid telemetry" in log
+        assert secret not in log and key not in log
+        assert '{"key": "[REDACTED]"' in log
 
 
 def test_a_rotated_key_is_refused_at_once(

@@ -1,7 +1,7 @@
 """Real Celery workers and beat for the farm's tests: processes on the test database and Redis.
 
 Workers and beat run with the development settings (tasks sent by tasks go to the broker, unlike
-the test settings' eager mode), the test process's database, Redis and channel prefix, and a
+the test settings' eager mode), the test process's database, Redis and key prefix, and a
 short tick. Each test that uses them must be ``django_db(transaction=True)``.
 """
 
@@ -33,7 +33,7 @@ def environment(**overrides: Any) -> dict[str, str]:
         "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DEBUG": "false",
-        "LIVE_CHANNEL_PREFIX": django_settings.LIVE_CHANNEL_PREFIX,
+        "REDIS_KEY_PREFIX": django_settings.REDIS_KEY_PREFIX,
         "TICK_SECONDS": str(django_settings.TICK_SECONDS),
         "SIM_SHARD_HOMES": str(django_settings.SIM_SHARD_HOMES),
         "SIM_CHECKPOINT_TICKS": str(django_settings.SIM_CHECKPOINT_TICKS),
