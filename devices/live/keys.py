@@ -55,6 +55,11 @@ def farm_skipped_key() -> str:
     return "farm:ticks_skipped"
 
 
+def farm_last_tick_key() -> str:
+    """The newest finalized tick (Unix seconds): how far behind the farm is."""
+    return "farm:last_tick"
+
+
 def farm_shards_failed_key() -> str:
     """Counter of shards that gave no result for their tick (their homes read stale)."""
     return "farm:shards_failed"

@@ -304,5 +304,6 @@ def tick_finalize(
     if started_at is not None:
         put["wall_s"] = time.time() - started_at
     ticks.timing_record(tick_s, add={"finalize_s": time.perf_counter() - t0}, put=put, conn=conn)
+    ticks.tick_finalized(tick_s, conn=conn)
     ticks.running_release(tick_s, conn=conn)
     return int(rows.shape[0])
