@@ -1,8 +1,9 @@
 """The Celery app: Redis broker, a ``sim`` queue for the farm, a ``default`` queue for the rest."""
 
 import os
+from logging.config import dictConfig
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -36,3 +37,19 @@ app.conf.update(
 )
 app.autodiscover_tasks()
 app.autodiscover_tasks(["simulators"])
+
+
+@signals.setup_logging.connect
+def _logging_from_settings(**_: object) -> None:
+    """Workers and beat log as the web process does (``LOGGING``: plain or JSON lines)."""
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+@signals.worker_process_shutdown.connect
+def _metrics_process_exiting(**_: object) -> None:
+    """A pool process ends: its live gauges stop counting (multiprocess metrics)."""
+    from monitoring import metrics
+
+    metrics.process_exiting()
