@@ -86,6 +86,8 @@ def route_of(path: str) -> str:
         return str(resolve(path).route) or UNMATCHED_ROUTE
     except Resolver404:
         return UNMATCHED_ROUTE
+    except Exception:  # whatever a client sends, counting it must not fail the request
+        return UNMATCHED_ROUTE
 
 
 def instrumented(app: ASGIApp) -> ASGIApp:

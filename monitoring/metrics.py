@@ -158,14 +158,16 @@ _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
 _operation_names: set[str] = set()
 
 
-def operation_label(name: str | None) -> str:
+def operation_label(name: object) -> str:
     """The label of a GraphQL operation: its name, ``anonymous``, or ``other`` (past the cap,
     or not a GraphQL name)."""
     if not name:
         return "anonymous"
+    if not isinstance(name, str) or not _OPERATION_NAME.fullmatch(name):
+        return "other"
     if name in _operation_names:
         return name
-    if len(_operation_names) >= MAX_OPERATION_NAMES or not _OPERATION_NAME.fullmatch(name):
+    if len(_operation_names) >= MAX_OPERATION_NAMES:
         return "other"
     _operation_names.add(name)
     return name

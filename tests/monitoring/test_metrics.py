@@ -22,7 +22,12 @@ from monitoring import metrics
 from simulators import farm
 from simulators.tasks import tick_run
 from tests.conftest import token_for
-from tests.devices.factories import BatteryFactory, EnergyMeterFactory, HomeFactory
+from tests.devices.factories import (
+    BatteryFactory,
+    EnergyMeterFactory,
+    HomeFactory,
+    SolarPanelFactory,
+)
 from tests.devices.ingest.test_mqtt_bridge import publisher, pump, send  # noqa: F401
 from tests.devices.support import _private_mqtt_topics, batch  # noqa: F401
 from tests.graphql_api.live_server import LiveServer, RawClient, live_server
@@ -80,13 +85,15 @@ def test_operation_names_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert metrics.operation_label(None) == "anonymous"
     assert metrics.operation_label("First") == "First"
     assert metrics.operation_label("not a name!") == "other"
+    assert metrics.operation_label(42) == "other"
     assert metrics.operation_label("Second") == "Second"
     assert metrics.operation_label("Third") == "other"
     assert metrics.operation_label("First") == "First"
 
 
 def test_tick_phases_devices_and_the_last_tick(server: LiveServer) -> None:
-    homes = [a_home(), a_home()]
+    home = a_home()  # one home: one shard, whatever its id
+    SolarPanelFactory(home=home)
     before = scrape(base(server))
 
     assert tick_run() == "started"  # eager: shards and finalize run in this process
@@ -95,7 +102,7 @@ def test_tick_phases_devices_and_the_last_tick(server: LiveServer) -> None:
     phase = "gridtwin_tick_phase_duration_seconds_count"
     for name in ("load", "physics", "write", "checkpoint", "finalize"):
         assert delta(before, after, phase, phase=name) == 1, name
-    assert delta(before, after, "gridtwin_devices_stepped_total") == len(homes)
+    assert delta(before, after, "gridtwin_devices_stepped_total") == 2
     assert delta(before, after, "gridtwin_ticks_total", outcome="claimed") == 1
     assert delta(before, after, "gridtwin_ticks_total", outcome="finalized") == 1
     assert delta(before, after, "gridtwin_tick_duration_seconds_count") == 1
