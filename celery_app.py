@@ -2,8 +2,7 @@
 
 import os
 
-from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger
+from celery import Celery, signals
 from django.conf import settings
 from kombu import Queue
 
@@ -48,10 +47,18 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(["simulators"])
 
 
-@after_setup_logger.connect
-@after_setup_task_logger.connect
-def _redact_secrets(**_: object) -> None:
-    """Workers and beat log through handlers Celery installs itself: they redact too."""
-    from config.logs import redact_handlers
+@signals.setup_logging.connect
+def _logging_from_settings(**_: object) -> None:
+    """Workers and beat log as the web process does (``LOGGING``: plain or JSON lines), through
+    handlers that redact secrets."""
+    from config.logs import configure
 
-    redact_handlers()
+    configure(settings.LOGGING)
+
+
+@signals.worker_process_shutdown.connect
+def _metrics_process_exiting(**_: object) -> None:
+    """A pool process ends: its live gauges stop counting (multiprocess metrics)."""
+    from monitoring import metrics
+
+    metrics.process_exiting()

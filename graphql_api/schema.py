@@ -27,6 +27,7 @@ from graphql_api.hardware.mutations import HardwareMutation
 from graphql_api.hardware.queries import HardwareQuery
 from graphql_api.live.queries import EnergyStatsQuery
 from graphql_api.live.subscriptions import DeviceSubscription
+from graphql_api.metrics import OperationMetrics
 
 
 @strawberry.type
@@ -56,6 +57,7 @@ def extensions() -> list[Callable[[], SchemaExtension]]:
         create_alias_validator(settings.GRAPHQL_MAX_ALIASES),
     ]
     chosen: list[Callable[[], SchemaExtension]] = [
+        OperationMetrics,  # first: its time covers the guards, parsing and validation too
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),

@@ -39,6 +39,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from accounts.auth import claims_from_connection_params
 from accounts.tokens import InvalidToken
 from graphql_api.context import Context
+from monitoring import metrics
 
 if TYPE_CHECKING:
     from strawberry.schema import BaseSchema
@@ -193,6 +194,8 @@ class ASGIWebSocketAdapter(AsyncWebSocketAdapter):
         encoded = self.view.encode_json(message)
         text = encoded.decode() if isinstance(encoded, bytes) else encoded
         await self.connection.send_text(text)
+        if message.get("type") == "next" and not self.connection.closed:
+            metrics.websocket_delivered()
 
     async def close(self, code: int, reason: str) -> None:
         await self.connection.close(code, reason)
@@ -227,9 +230,11 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
             return
         context = WebSocketContext(request=None, response=None, connection=connection)
         self.connection_init_wait_timeout = CONNECTION_INIT_WAIT_TIMEOUT  # read late: tests tune it
+        metrics.websocket_opened()
         try:
             await self.run(connection, context=context)
         finally:
+            metrics.websocket_closed()
             if context.expiry_task is not None:
                 context.expiry_task.cancel()
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config.redis_url import redis_key_prefix, redis_url_with_db
 
@@ -154,6 +155,8 @@ TICK_SECONDS = env.int("TICK_SECONDS", default=60)
 SIM_SHARD_HOMES = env.int("SIM_SHARD_HOMES", default=1000)
 SIM_CHECKPOINT_TICKS = env.int("SIM_CHECKPOINT_TICKS", default=5)
 SIM_SEED = env.int("SIM_SEED", default=1)
+# /readyz fails once the newest finalized tick is older than this (and any home exists).
+READY_MAX_TICK_AGE_S = env.int("READY_MAX_TICK_AGE_S", default=3 * TICK_SECONDS)
 
 # GraphQL guards.
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
@@ -168,6 +171,10 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
+# Log lines: "plain" text, or "json" (one object per line); both carry the request id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 # No secret reaches a log: every handler redacts device keys, tokens and passwords
 # (config/logs.py); LOGGING_CONFIG also puts the filter on handlers installed outside LOGGING
 # (Django's defaults, uvicorn's).
@@ -175,13 +182,19 @@ LOGGING_CONFIG = "config.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "config.logs.RedactSecrets"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "request_id": {"()": "monitoring.logs.RequestIdFilter"},
+        "redact_secrets": {"()": "config.logs.RedactSecrets"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "monitoring.logs.JsonFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

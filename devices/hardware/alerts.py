@@ -24,6 +24,7 @@ from devices.models import (
     AlertSeverity,
     Device,
 )
+from monitoring import metrics
 
 # ---------------------------------------------------------------------------------------------
 
@@ -64,6 +65,7 @@ def alert_raise(
             )
     except IntegrityError:
         return None
+    metrics.alerts_counted(kind=kind, event="raised")
     safe_publish(channels.alerts_channel(owner_id), alert_event(alert))
     return alert
 
@@ -76,6 +78,7 @@ def alert_clear(*, device_id: int, owner_id: int, kind: str, now: datetime | Non
         alert.resolved_at = now
         alert.save(update_fields=["resolved_at"])
         safe_publish(channels.alerts_channel(owner_id), alert_event(alert))
+    metrics.alerts_counted(kind=kind, event="cleared", count=len(open_alerts))
     return len(open_alerts)
 
 
@@ -88,6 +91,7 @@ def alert_resolve(*, user_id: int, alert_id: int | str) -> Alert:
     if alert.resolved_at is None:
         alert.resolved_at = now_utc()
         alert.save(update_fields=["resolved_at"])
+        metrics.alerts_counted(kind=alert.kind, event="resolved")
         safe_publish(channels.alerts_channel(user_id), alert_event(alert))
     return alert
 

@@ -37,6 +37,7 @@ from devices.models import (
     EnergyMeter,
     EvMode,
 )
+from monitoring import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def command_send(
         expires_at=now + timedelta(seconds=settings.COMMAND_TTL_S),
         next_attempt_at=now,
     )
+    metrics.commands_counted(CommandStatus.PENDING)
     if device.status == DeviceStatus.ONLINE:
         command_publish(command=cmd, now=now)
     return cmd
@@ -175,6 +177,7 @@ def _command_apply_simulated(
             expires_at=now,
             result={"applied": True},
         )
+    metrics.commands_counted(CommandStatus.ACKNOWLEDGED)
     # The service that changed the parameters asked for one on-demand step after commit.
     return cmd
 
@@ -237,6 +240,7 @@ def _mark_sent(command: DeviceCommand, now: datetime) -> None:
     command.sent_at = now
     command.next_attempt_at = now + _retry_delay(command.attempts)
     command.save(update_fields=["attempts", "status", "sent_at", "next_attempt_at"])
+    metrics.commands_counted(CommandStatus.SENT)
 
 
 def commands_dispatch(*, device_ids: Sequence[int], now: datetime | None = None) -> int:
@@ -264,6 +268,7 @@ def commands_retry(*, now: datetime | None = None) -> dict[str, int]:
         attempts__gte=settings.COMMAND_MAX_ATTEMPTS,
         next_attempt_at__lte=now,
     ).update(status=CommandStatus.EXPIRED)
+    metrics.commands_counted(CommandStatus.EXPIRED, expired)
     due = DeviceCommand.objects.filter(
         status__in=OPEN_COMMAND_STATUSES,
         next_attempt_at__lte=now,
@@ -363,4 +368,5 @@ def command_ack(
             EnergyMeter.objects.filter(pk=device_id).update(
                 reporting_interval_s=int(cmd.args["seconds"])
             )
+    metrics.commands_counted(status)
     return cmd

@@ -32,6 +32,7 @@ from devices.ingest.validation import (
     parse_json,
     readings_from_body,
 )
+from monitoring import logs, metrics
 
 logger = _logging.getLogger(__name__)
 BAD_KEY = "Invalid or missing API key."
@@ -50,12 +51,14 @@ def _in_worker(fn: Any, *args: Any) -> JsonResponse:
     context = getattr(_worker, "context", None)
     if context is None:
         context = _worker.context = contextvars.Context()
-    response: JsonResponse = context.run(_with_connections, fn, *args)
+    request_id = logs.request_id()  # the request's, carried into the thread's own context
+    response: JsonResponse = context.run(_with_connections, request_id, fn, *args)
     return response
 
 
-def _with_connections(fn: Any, *args: Any) -> JsonResponse:
+def _with_connections(request_id: str, fn: Any, *args: Any) -> JsonResponse:
     # What Django does around a request, for the pool thread's own connection (CONN_MAX_AGE).
+    logs.request_id_set(request_id)
     close_old_connections()
     try:
         response: JsonResponse = fn(*args)
@@ -69,6 +72,11 @@ async def _run(fn: Any, *args: Any) -> JsonResponse:
         response: JsonResponse = await sync_to_async(fn, thread_sensitive=True)(*args)
         return response
     return await sync_to_async(_in_worker, thread_sensitive=False)(fn, *args)  # type: ignore[no-any-return]
+
+
+def _refused(reason: str, status: int, message: str, **extra: Any) -> JsonResponse:
+    metrics.telemetry_refused(transport="http", reason=reason)
+    return _error(status, message, **extra)
 
 
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -95,7 +103,7 @@ def _throttled(device: DeviceAuth) -> JsonResponse | None:
         increment=True,
     )
     if usage and usage["should_limit"]:
-        response = _error(429, "Too many requests for this device; slow down.")
+        response = _refused("rate_limited", 429, "Too many requests for this device; slow down.")
         response["Retry-After"] = str(max(1, int(usage["time_left"])))
         return response
     return None
@@ -104,7 +112,7 @@ def _throttled(device: DeviceAuth) -> JsonResponse | None:
 def _telemetry(key: str | None, raw: bytes) -> JsonResponse:
     device = hardware.device_authenticate(key=key)
     if device is None:
-        return _error(401, BAD_KEY)
+        return _refused("bad_key", 401, BAD_KEY)
     if (throttled := _throttled(device)) is not None:
         return throttled
     now = hardware.now_utc()
@@ -117,21 +125,25 @@ def _telemetry(key: str | None, raw: bytes) -> JsonResponse:
             max_age_s=settings.TELEMETRY_MAX_AGE_S,
         )
     except InvalidTelemetry as exc:
-        return _error(400, "Invalid telemetry; nothing was stored.", errors=exc.errors)
+        return _refused("invalid", 400, "Invalid telemetry; nothing was stored.", errors=exc.errors)
     except TooLarge as exc:
-        return _error(413, str(exc))
+        return _refused("too_large", 413, str(exc))
     try:
         result = hardware.telemetry_ingest(device=device, readings=readings, received_at=now)
     except hardware.NotPhysical:
-        return _error(403, "Only physical devices accept telemetry.")
+        return _refused("not_physical", 403, "Only physical devices accept telemetry.")
     except hardware.DeviceGone:
         hardware.device_key_forget(key=key or "")
-        return _error(401, BAD_KEY)
+        return _refused("device_gone", 401, BAD_KEY)
     except RedisError:
         # The readings are stored; their live values and alerts are not. The device re-sends
         # the same readings (idempotent: duplicates are not stored twice) and completes them.
         logger.warning("telemetry of device %s: live update failed", device.device_id)
-        return _error(503, "Readings stored, but the live update failed: send them again.")
+        return _refused(
+            "live_unavailable", 503, "Readings stored, but the live update failed: send them again."
+        )
+    metrics.readings_ingested(transport="http", count=result.accepted)
+    metrics.readings_stored(transport="http", count=len(result.stored))
     if result.flush_due:
         hardware.seen_flush()
     return JsonResponse(result.as_json(), status=201)
@@ -142,10 +154,10 @@ async def telemetry(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         return _error(405, "Use POST.")
     if _too_big(request):
-        return _error(413, f"Body over {settings.TELEMETRY_MAX_BODY_BYTES} bytes.")
+        return _refused("too_large", 413, f"Body over {settings.TELEMETRY_MAX_BODY_BYTES} bytes.")
     raw = request.body
     if len(raw) > settings.TELEMETRY_MAX_BODY_BYTES:
-        return _error(413, f"Body over {settings.TELEMETRY_MAX_BODY_BYTES} bytes.")
+        return _refused("too_large", 413, f"Body over {settings.TELEMETRY_MAX_BODY_BYTES} bytes.")
     key = request.headers.get("X-API-Key")
     return await _run(_telemetry, key, raw)
 

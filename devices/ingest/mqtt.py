@@ -43,6 +43,7 @@ from devices.ingest.validation import (
 )
 from devices.live import channels, codecs, store
 from devices.models import DeviceSource
+from monitoring import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ class Bridge:
                     self._handle(message, now, live)
                 except Exception:
                     self.counters["errors"] += 1
+                    metrics.mqtt_dropped("error")
                     logger.exception("mqtt bridge: failed on a message on %s", message.topic)
                     close_old_connections()
             if live:
@@ -253,18 +255,21 @@ class Bridge:
     ) -> None:
         parts = message.topic[len(self.prefix) + 1 :].split("/")
         if len(parts) != 2 or parts[1] not in LEAVES or not parts[0].isdigit():
-            return self._malformed(message, "unexpected topic")
+            return self._malformed(message, "unexpected topic", kind="topic")
         topic_device_id, leaf = int(parts[0]), parts[1]
         try:
             payload = orjson.loads(message.payload)
         except orjson.JSONDecodeError:
-            return self._malformed(message, "not JSON")
+            return self._malformed(message, "not JSON", kind="json")
         if not isinstance(payload, dict):
-            return self._malformed(message, "not a JSON object")
+            return self._malformed(message, "not a JSON object", kind="object")
         key = payload.get("key")
         device = self._authenticate(key) if isinstance(key, str) else None
         if device is None or device.device_id != topic_device_id:
             self.counters["unauthorized"] += 1
+            metrics.mqtt_dropped("unauthorized")
+            if leaf == "telemetry":
+                metrics.telemetry_refused(transport="mqtt", reason="bad_key")
             if self.counters["unauthorized"] <= 20 or self.counters["unauthorized"] % 1000 == 0:
                 logger.warning("mqtt bridge: bad key or wrong device on %s", message.topic)
             return None
@@ -284,6 +289,8 @@ class Bridge:
     ) -> None:
         if device.source != DeviceSource.PHYSICAL:
             self.counters["unauthorized"] += 1
+            metrics.mqtt_dropped("not_physical")
+            metrics.telemetry_refused(transport="mqtt", reason="not_physical")
             return
         try:
             readings = readings_from_body(
@@ -295,15 +302,18 @@ class Bridge:
             )
         except (InvalidTelemetry, TooLarge) as exc:
             detail = exc.errors if isinstance(exc, InvalidTelemetry) else str(exc)
-            return self._malformed(message, f"invalid telemetry {detail}")
+            reason = "invalid" if isinstance(exc, InvalidTelemetry) else "too_large"
+            metrics.telemetry_refused(transport="mqtt", reason=reason)
+            return self._malformed(message, f"invalid telemetry {detail}", kind="telemetry")
         self.counters["readings"] += len(readings)
+        metrics.readings_ingested(transport="mqtt", count=len(readings))
         live.setdefault(device.device_id, (device, []))[1].extend(readings)
         self._rows.extend((device.device_id, r) for r in readings)
 
     def _ack(self, device: DeviceAuth, payload: dict[str, Any], message: Message) -> None:
         command_id = payload.get("id")
         if not isinstance(command_id, str):
-            return self._malformed(message, "ack without id")
+            return self._malformed(message, "ack without id", kind="ack")
         try:
             hardware.command_ack(
                 device_id=device.device_id,
@@ -323,7 +333,7 @@ class Bridge:
     def _status(self, device: DeviceAuth, payload: dict[str, Any], message: Message) -> None:
         status = payload.get("status")
         if status not in ("online", "offline"):
-            return self._malformed(message, "status must be online or offline")
+            return self._malformed(message, "status must be online or offline", kind="status")
         self.counters["statuses"] += 1
         if status == "offline":
             self._flush_rows(force=True)
@@ -332,8 +342,9 @@ class Bridge:
         elif not message.retain:  # a retained "online" may be stale; telemetry will tell
             hardware.device_seen(device=device)
 
-    def _malformed(self, message: Message, reason: str) -> None:
+    def _malformed(self, message: Message, reason: str, *, kind: str) -> None:
         self.counters["malformed"] += 1
+        metrics.mqtt_malformed(kind)
         n = self.counters["malformed"]
         if n <= 20 or n % 1000 == 0:
             logger.warning(
@@ -409,6 +420,7 @@ class Bridge:
             return
         except queue.Full:
             self.counters["blocked"] += 1
+            metrics.mqtt_writer_waited()
             logger.warning(
                 "mqtt bridge: PostgreSQL is not keeping up; intake waits for the writer "
                 "(%d waits so far)",
@@ -428,8 +440,10 @@ class Bridge:
             return False
         self.counters["stored"] += result.stored
         self.counters["duplicates"] += result.duplicates
+        metrics.readings_stored(transport="mqtt", count=result.stored)
         for reason, count in result.dropped.items():
             self.counters[f"dropped_{reason}"] += count
+            metrics.mqtt_dropped(reason, count)
             logger.warning(
                 "mqtt bridge: dropped %d readings that cannot be stored (%s; %d so far)",
                 count,

@@ -97,6 +97,11 @@ def farm_skipped_key() -> str:
     return f"{key_prefix()}farm:ticks_skipped"
 
 
+def farm_last_tick_key() -> str:
+    """The newest finalized tick (Unix seconds): how far behind the farm is."""
+    return f"{key_prefix()}farm:last_tick"
+
+
 def farm_shards_failed_key() -> str:
     """Counter of shards that gave no result for their tick (their homes read stale)."""
     return f"{key_prefix()}farm:shards_failed"

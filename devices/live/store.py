@@ -38,6 +38,19 @@ def client() -> redis.Redis:
     return redis.Redis(connection_pool=_pool(settings.REDIS_STATE_URL))
 
 
+@lru_cache(maxsize=4)
+def _probe_pool(url: str, timeout_s: float) -> redis.ConnectionPool:
+    return redis.ConnectionPool.from_url(
+        url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
+    )
+
+
+def probe_client(timeout_s: float) -> redis.Redis:
+    """A client on the live-state database that gives up after ``timeout_s`` (health checks:
+    an unreachable Redis answers with an error, never a wait)."""
+    return redis.Redis(connection_pool=_probe_pool(settings.REDIS_STATE_URL, timeout_s))
+
+
 _ASYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
     weakref.WeakKeyDictionary()
 )

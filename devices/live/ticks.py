@@ -28,6 +28,17 @@ end
 return #KEYS - 1
 """
 WRITE_BATCH = 5000
+# Moves the newest finalized tick KEYS[1] forward to ARGV[1], never back (a late finalize of an
+# older tick leaves it). Returns the newest.
+_ADVANCE = """
+local newest = tonumber(redis.call('GET', KEYS[1]) or '0')
+local tick = tonumber(ARGV[1])
+if tick > newest then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return tick
+end
+return newest
+"""
 
 
 def tick_claim(tick_s: int, *, period_s: int, conn: redis.Redis | None = None) -> str:
@@ -54,6 +65,18 @@ def running_release(tick_s: int | None = None, conn: redis.Redis | None = None) 
     conn = conn or client()
     if tick_s is None or (conn.get(keys.farm_running_key()) or b"").decode() == str(tick_s):
         conn.delete(keys.farm_running_key())
+
+
+def tick_finalized(tick_s: int, conn: redis.Redis | None = None) -> int:
+    """Record that tick ``tick_s`` is finalized; returns the newest finalized tick."""
+    conn = conn or client()
+    return int(conn.register_script(_ADVANCE)(keys=[keys.farm_last_tick_key()], args=[tick_s]))
+
+
+def tick_last_finalized(conn: redis.Redis | None = None) -> int | None:
+    """The newest finalized tick (Unix seconds), or None when no tick was finalized yet."""
+    raw = (conn or client()).get(keys.farm_last_tick_key())
+    return int(raw) if raw is not None else None
 
 
 def shard_attempt(

@@ -3,7 +3,8 @@
 :mod:`.run` claims a tick, steps a shard and finalizes the tick; :mod:`.load` and :mod:`.write`
 read and write a shard; :mod:`.ondemand` steps one home at once; :mod:`.clock` holds tick time
 and the staleness rule; :mod:`.phases` lets observers follow a shard; :mod:`.history` reads the
-energy history. Celery stays in :mod:`simulators.tasks`. See docs/architecture.md.
+energy history; :mod:`.status` says how far behind the farm is. Celery stays in
+:mod:`simulators.tasks`. See docs/architecture.md.
 """
 
 from simulators.farm.clock import tick_after, tick_align, tick_seconds, valid_until
@@ -20,15 +21,18 @@ from simulators.farm.run import (
     tick_claim,
     tick_finalize,
 )
+from simulators.farm.status import FarmLag, farm_lag
 from simulators.farm.write import RESULT_COLUMNS, home_rows, stats_value
 
 __all__ = [
     "MAX_SHARD_ATTEMPTS",
     "RESULT_COLUMNS",
+    "FarmLag",
     "HistoryRangeError",
     "ShardData",
     "TickPlan",
     "device_simulate",
+    "farm_lag",
     "history_buckets",
     "home_rows",
     "shard_load",

@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from devices.live import channels, store, ticks
 from devices.models import Home, HomeEnergyHistory
+from monitoring import metrics
 from simulators.farm import phases
 from simulators.farm.clock import tick_align, tick_seconds, valid_until
 from simulators.farm.load import LateShard, population_with_meters, shard_load, storage_levels
@@ -71,6 +72,7 @@ def tick_claim(*, tick_at: datetime | None = None) -> TickPlan | str:
     tick = tick_align(tick_at or datetime.now(UTC))
     tick_s = int(tick.timestamp())
     outcome = ticks.tick_claim(tick_s, period_s=tick_seconds())
+    metrics.tick_counted(outcome)
     if outcome == "duplicate":
         logger.debug("farm: tick %s already claimed", tick.isoformat())
         return outcome
@@ -84,6 +86,7 @@ def tick_claim(*, tick_at: datetime | None = None) -> TickPlan | str:
     home_ids = list(Home.objects.order_by("id").values_list("id", flat=True))
     if not home_ids:
         ticks.running_release()
+        metrics.tick_counted("empty")
         return "empty"
     shards = shards_plan(home_ids, int(settings.SIM_SHARD_HOMES))
     return TickPlan(tick_at=tick, started_at=time.time(), shards=shards)
@@ -155,12 +158,15 @@ def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> 
         levels_checkpoint(data, result, tick_at=tick_at)
     phases.reached("checkpoint", tick_s=tick_s, home_id_from=home_id_from)
     t4 = time.perf_counter()
+    seconds = {"load": t1 - t0, "physics": t2 - t1, "write": t3 - t2, "checkpoint": t4 - t3}
+    devices = int(data.device_ids.shape[0])
     ticks.timing_record(
         tick_s,
-        add={"load_s": t1 - t0, "physics_s": t2 - t1, "write_s": t3 - t2, "checkpoint_s": t4 - t3},
-        count={"devices": int(data.device_ids.shape[0])},
+        add={f"{phase}_s": value for phase, value in seconds.items()},
+        count={"devices": devices},
         conn=conn,
     )
+    metrics.shard_timed(seconds=seconds, devices=devices)
     return handle
 
 
@@ -303,6 +309,11 @@ def tick_finalize(
     put = {"finished_at": time.time()}
     if started_at is not None:
         put["wall_s"] = time.time() - started_at
-    ticks.timing_record(tick_s, add={"finalize_s": time.perf_counter() - t0}, put=put, conn=conn)
+    finalize_s = time.perf_counter() - t0
+    ticks.timing_record(tick_s, add={"finalize_s": finalize_s}, put=put, conn=conn)
+    ticks.tick_finalized(tick_s, conn=conn)
     ticks.running_release(tick_s, conn=conn)
+    metrics.tick_finalized(
+        tick_s=tick_s, finalize_s=finalize_s, tick_seconds=put.get("wall_s"), shards_failed=missing
+    )
     return int(rows.shape[0])
