@@ -152,13 +152,24 @@ SIM_SHARD_HOMES = env.int("SIM_SHARD_HOMES", default=1000)
 SIM_CHECKPOINT_TICKS = env.int("SIM_CHECKPOINT_TICKS", default=5)
 SIM_SEED = env.int("SIM_SEED", default=1)
 
-# GraphQL guards.
+# GraphQL guards (graphql_api/documents.py): checked before a document is validated.
+GRAPHQL_MAX_BODY_BYTES = env.int("GRAPHQL_MAX_BODY_BYTES", default=128 * 1024)
+GRAPHQL_MAX_DOCUMENT_BYTES = env.int("GRAPHQL_MAX_DOCUMENT_BYTES", default=32 * 1024)
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2000)
+GRAPHQL_MAX_FIELDS = env.int("GRAPHQL_MAX_FIELDS", default=500)
+GRAPHQL_MAX_FIELD_REPEATS = env.int("GRAPHQL_MAX_FIELD_REPEATS", default=10)
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
-GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2000)
 GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
+# Parsed and validated documents kept per process, by their estimated size.
+GRAPHQL_CACHE_BYTES = env.int("GRAPHQL_CACHE_BYTES", default=32 * 1024 * 1024)
+# Never on while DEBUG is off, whatever these say (graphql_api/schema.py, views.py).
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
 GRAPHIQL = env.bool("GRAPHIQL", default=DEBUG)
+
+# Django's error pages (DEBUG on) hide settings whose names match this filter's pattern:
+# passwords and keys as Django does, and every URL, since URLs carry credentials.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SettingsCleansingFilter"
 
 # Celery (see celery_app.py).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
