@@ -135,7 +135,8 @@ JWT_ISSUER = env.str("JWT_ISSUER", default="gridtwin")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="gridtwin-api")
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 
-# Login throttling: failures allowed per username and per client address in a window.
+# Login throttling: failures allowed per username and per client address in a window
+# (accounts/throttle.py).
 LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="5/m")
 RATELIMIT_USE_CACHE = "default"
 # Behind a reverse proxy, set to the header carrying the client address (e.g. HTTP_X_REAL_IP).

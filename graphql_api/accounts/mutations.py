@@ -6,6 +6,7 @@ from strawberry_django.fields.types import OperationInfo
 
 from accounts import services
 from accounts.auth import client_ip
+from accounts.throttle import LoginThrottled
 from graphql_api.accounts.types import AuthPayload, UserType
 from graphql_api.context import Context
 from graphql_api.errors import PublicError
@@ -36,7 +37,7 @@ class AccountMutation:
         address = client_ip(request) if request is not None else "unknown"
         try:
             pair = services.user_login(username=username, password=password, client_ip=address)
-        except services.LoginThrottled as exc:
+        except LoginThrottled as exc:
             raise PublicError(str(exc), code="RATE_LIMITED", retryAfter=exc.retry_after_s) from None
         except ValidationError:
             raise PublicError(services.LOGIN_FAILED, code="INVALID_CREDENTIALS") from None
