@@ -6,7 +6,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from strawberry.types import Info
 
-from accounts.auth import claims_from_request
+from accounts.auth import claims_from_request, client_ip
 from accounts.tokens import AccessClaims, InvalidToken
 from graphql_api.errors import Unauthenticated
 
@@ -19,14 +19,16 @@ class Context:
     auth_error: str | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     connection_params: dict[str, Any] | None = None
+    client_ip: str = "unknown"
 
 
 def context_for_request(request: HttpRequest, response: HttpResponse | None) -> Context:
+    address = client_ip(request)
     try:
         claims = claims_from_request(request)
     except InvalidToken as exc:
-        return Context(request=request, response=response, auth_error=exc.reason)
-    return Context(request=request, response=response, claims=claims)
+        return Context(request=request, response=response, auth_error=exc.reason, client_ip=address)
+    return Context(request=request, response=response, claims=claims, client_ip=address)
 
 
 def authentication_error(context: Context) -> Unauthenticated:

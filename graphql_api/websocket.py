@@ -37,7 +37,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.types.unset import UNSET, UnsetType
 
-from accounts.auth import claims_from_connection_params
+from accounts.auth import claims_from_connection_params, client_ip_from_headers
 from accounts.tokens import InvalidToken
 from graphql_api.context import Context
 from graphql_api.documents import DocumentRefused
@@ -239,7 +239,7 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
         connection = WebSocketConnection(scope, receive, send)
         if (await receive())["type"] != "websocket.connect":
             return
-        context = WebSocketContext(request=None, response=None, connection=connection)
+        context = self._context(connection)
         self.connection_init_wait_timeout = CONNECTION_INIT_WAIT_TIMEOUT  # read late: tests tune it
         try:
             await self.run(connection, context=context)
@@ -258,7 +258,16 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
         return None
 
     async def get_context(self, request: _WS, response: _WS) -> Context:
-        return WebSocketContext(request=None, response=None, connection=request)
+        return self._context(request)
+
+    def _context(self, connection: WebSocketConnection) -> WebSocketContext:
+        peer = connection.scope.get("client")
+        address = client_ip_from_headers(
+            peer=peer[0] if peer else None, headers=self.get_websocket_headers(connection)
+        )
+        return WebSocketContext(
+            request=None, response=None, connection=connection, client_ip=address
+        )
 
     async def get_sub_response(self, request: _WS) -> _WS:
         raise NotImplementedError

@@ -37,6 +37,7 @@ def procfile_web(**env: str) -> Iterator[str]:
     db = settings.DATABASES["default"]
     port = free_port()
     environment = dict(os.environ)
+    environment.pop("FORWARDED_ALLOW_IPS", None)
     environment.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",

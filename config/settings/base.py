@@ -139,7 +139,12 @@ JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 # (accounts/throttle.py).
 LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="5/m")
 RATELIMIT_USE_CACHE = "default"
-# Behind a reverse proxy, set to the header carrying the client address (e.g. HTTP_X_REAL_IP).
+# The proxies trusted to say who the client is (addresses or networks, comma-separated; none by
+# default). The web process gives the same list to uvicorn (--forwarded-allow-ips), which then
+# takes the client from X-Forwarded-For; CLIENT_IP_HEADER may name another header a trusted
+# proxy sets (e.g. HTTP_X_REAL_IP). Either way the client is the right-most hop that is not a
+# trusted proxy (accounts/auth.py), so a client cannot choose its own address.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=[])
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="REMOTE_ADDR")
 
 # Prefix of the live pub/sub channels (Redis pub/sub ignores database numbers).

@@ -5,7 +5,6 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
 from accounts import services
-from accounts.auth import client_ip
 from accounts.throttle import LoginThrottled
 from graphql_api.accounts.types import AuthPayload, UserType
 from graphql_api.context import Context
@@ -33,8 +32,7 @@ class AccountMutation:
 
     @strawberry_django.mutation
     def login_user(self, info: Info[Context, None], username: str, password: str) -> AuthPayload:
-        request = info.context.request
-        address = client_ip(request) if request is not None else "unknown"
+        address = info.context.client_ip  # HTTP: the request's; WebSocket: the connection's
         try:
             pair = services.user_login(username=username, password=password, client_ip=address)
         except LoginThrottled as exc:
