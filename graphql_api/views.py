@@ -44,7 +44,7 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         return await super().dispatch(request, *args, **kwargs)
 
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:
-        return context_for_request(request, response)
+        return await context_for_request(request, response)
 
 
 # CSRF does not apply: the API authenticates only by the Authorization header, which a

@@ -39,7 +39,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from accounts.auth import claims_from_connection_params, client_ip_from_headers
 from accounts.tokens import InvalidToken
-from graphql_api.context import Context
+from graphql_api.context import Context, active_claims
 from graphql_api.documents import DocumentRefused
 
 if TYPE_CHECKING:
@@ -99,6 +99,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     - A subscribe whose query does not parse closes 4400, and one over a document limit
       (``graphql_api/documents.py``) is answered with an ``error``: strawberry's streaming path
       would let the error of a parsing extension escape, log it and send a bare ``complete``.
+    - A subscribe after the user was deactivated or deleted closes 4403, like an expired token.
     """
 
     async def handle_message(self, message: Message) -> None:
@@ -116,6 +117,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and message["id"] not in self.operations:
+            claims = self.context.claims
+            try:
+                if claims is not None:
+                    await active_claims(claims)
+            except InvalidToken:
+                await self.websocket.close(code=TOKEN_EXPIRED_CODE, reason="Token refused")
+                return
             documents = getattr(self.schema, "documents", None)
             try:
                 if documents is not None:
@@ -302,7 +310,7 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
     async def on_ws_connect(self, context: Context) -> UnsetType:
         assert isinstance(context, WebSocketContext) and context.connection is not None
         try:
-            claims = claims_from_connection_params(context.connection_params)
+            claims = await active_claims(claims_from_connection_params(context.connection_params))
         except InvalidToken:
             raise ConnectionRejectionError() from None
         remaining_s = (claims.expires_at - datetime.now(tz=UTC)).total_seconds()
