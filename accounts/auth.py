@@ -1,6 +1,8 @@
 """Who is calling: the bearer token of an HTTP request or a WebSocket ``connection_init``."""
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +39,63 @@ def claims_from_connection_params(params: Mapping[str, Any] | None) -> AccessCla
     return access_token_decode(token)
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _trusted(entries: tuple[str, ...]) -> tuple[bool, tuple[IPNetwork, ...], frozenset[str]]:
+    """``FORWARDED_ALLOW_IPS`` as uvicorn reads it: ``*``, addresses, networks, literals."""
+    networks: list[IPNetwork] = []
+    literals: set[str] = set()
+    for entry in (e.strip() for e in entries):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            literals.add(entry)  # e.g. a unix socket path
+    return "*" in literals, tuple(networks), frozenset(literals)
+
+
+def _is_trusted_proxy(hop: str, entries: Iterable[str]) -> bool:
+    everyone, networks, literals = _trusted(tuple(entries))
+    if everyone:
+        return True
+    try:
+        address = ipaddress.ip_address(hop)
+    except ValueError:
+        return hop in literals
+    return any(address in network for network in networks)
+
+
+def client_address(*, peer: str | None, forwarded: str | None) -> str:
+    """The caller's address: the right-most hop that is not a trusted proxy.
+
+    ``peer`` is the connection's address, ``forwarded`` a header's comma-separated hops (each
+    proxy appends the address it was called from). Walking from the peer leftwards, every
+    trusted proxy (``FORWARDED_ALLOW_IPS``, none by default) is skipped; the first hop that is
+    not one is the client, so a client cannot choose its address by sending the header itself.
+    When every hop is trusted, the left-most is the client (it was a proxy calling directly).
+    """
+    hops = [hop.strip() for hop in (forwarded or "").split(",") if hop.strip()]
+    hops.append((peer or "").strip())
+    for hop in reversed(hops):
+        if not _is_trusted_proxy(hop, settings.FORWARDED_ALLOW_IPS):
+            return hop or "unknown"
+    return hops[0] or "unknown"
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The caller's address, from the header named by ``CLIENT_IP_HEADER``."""
-    value = request.META.get(settings.CLIENT_IP_HEADER) or request.META.get("REMOTE_ADDR") or ""
-    return str(value).split(",")[0].strip() or "unknown"
+    """The caller's address over HTTP: ``CLIENT_IP_HEADER`` read by :func:`client_address`."""
+    header = settings.CLIENT_IP_HEADER
+    forwarded = None if header == "REMOTE_ADDR" else request.META.get(header)
+    return client_address(peer=request.META.get("REMOTE_ADDR"), forwarded=forwarded)
+
+
+def client_ip_from_headers(*, peer: str | None, headers: Mapping[str, str]) -> str:
+    """The caller's address over WebSocket: the connection's peer and its (lowercase) headers."""
+    header = settings.CLIENT_IP_HEADER
+    forwarded = None
+    if header.startswith("HTTP_"):
+        forwarded = headers.get(header.removeprefix("HTTP_").lower().replace("_", "-"))
+    return client_address(peer=peer, forwarded=forwarded)

@@ -10,22 +10,14 @@ from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_ratelimit.core import get_usage
 
+from accounts import throttle
 from accounts.models import RefreshToken, User
 from accounts.tokens import access_token_issue, opaque_token
 
 logger = logging.getLogger(__name__)
 
 LOGIN_FAILED = "Invalid username or password."
-
-
-class LoginThrottled(Exception):
-    """Too many failed logins for this username or address."""
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"Too many failed login attempts. Try again in {retry_after_s} s.")
-        self.retry_after_s = retry_after_s
 
 
 class InvalidRefreshToken(Exception):
@@ -74,33 +66,6 @@ def user_register(*, username: str, password: str, email: str = "") -> User:
     return user
 
 
-def _throttle_keys(username: str, client_ip: str) -> list[tuple[str, str]]:
-    return [("login-user", username.casefold()), ("login-ip", client_ip)]
-
-
-def _failures(group: str, value: str, *, increment: bool) -> dict[str, int] | None:
-    usage: dict[str, int] | None = get_usage(
-        None,
-        group=group,
-        key=lambda _group, _request: value,
-        rate=settings.LOGIN_FAILURE_RATE,
-        increment=increment,
-    )
-    return usage
-
-
-def _check_throttle(username: str, client_ip: str) -> None:
-    for group, value in _throttle_keys(username, client_ip):
-        usage = _failures(group, value, increment=False)
-        if usage and usage["count"] >= usage["limit"]:
-            raise LoginThrottled(retry_after_s=max(1, int(usage["time_left"])))
-
-
-def _record_failure(username: str, client_ip: str) -> None:
-    for group, value in _throttle_keys(username, client_ip):
-        _failures(group, value, increment=True)
-
-
 def _issue_pair(user: User, *, family: uuid.UUID | None = None) -> TokenPair:
     now = datetime.now(tz=UTC)
     access, expires_at = access_token_issue(user_id=user.pk, now=now)
@@ -124,16 +89,18 @@ def _issue_pair(user: User, *, family: uuid.UUID | None = None) -> TokenPair:
 def user_login(*, username: str, password: str, client_ip: str) -> TokenPair:
     """Check credentials under a per-username and per-address failure limit; issue tokens.
 
+    The attempt takes its slot under both limits before the password is checked (raising
+    ``LoginThrottled`` when either is full), so parallel attempts cannot overrun them.
     Every failure answers with the same message, whether the user exists or not.
     """
     if not (_is_text(username) and _is_text(password)):  # no account has such credentials
         raise ValidationError(LOGIN_FAILED, code="invalid_credentials")
-    _check_throttle(username, client_ip)
+    slot = throttle.slot_acquire(username=username, client_ip=client_ip)
     user = authenticate(username=username, password=password)
     if user is None or not isinstance(user, User):
-        _record_failure(username, client_ip)
         logger.info("login failed for %r from %s", username, client_ip)
         raise ValidationError(LOGIN_FAILED, code="invalid_credentials")
+    throttle.slot_release(slot)
     return _issue_pair(user)
 
 

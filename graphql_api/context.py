@@ -3,10 +3,12 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from strawberry.types import Info
 
-from accounts.auth import claims_from_request
+from accounts.auth import claims_from_request, client_ip
+from accounts.selectors import user_is_active
 from accounts.tokens import AccessClaims, InvalidToken
 from graphql_api.errors import Unauthenticated
 
@@ -19,14 +21,29 @@ class Context:
     auth_error: str | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     connection_params: dict[str, Any] | None = None
+    client_ip: str = "unknown"
 
 
-def context_for_request(request: HttpRequest, response: HttpResponse | None) -> Context:
+async def active_claims(claims: AccessClaims) -> AccessClaims:
+    """``claims`` if their user still exists and is active, else :class:`InvalidToken`.
+
+    A signed token outlives a deactivation or a deletion by up to its lifetime; this is the
+    check that refuses it for every operation, on every transport.
+    """
+    if not await sync_to_async(user_is_active)(user_id=claims.user_id):
+        raise InvalidToken()
+    return claims
+
+
+async def context_for_request(request: HttpRequest, response: HttpResponse | None) -> Context:
+    address = client_ip(request)
     try:
         claims = claims_from_request(request)
+        if claims is not None:
+            claims = await active_claims(claims)
     except InvalidToken as exc:
-        return Context(request=request, response=response, auth_error=exc.reason)
-    return Context(request=request, response=response, claims=claims)
+        return Context(request=request, response=response, auth_error=exc.reason, client_ip=address)
+    return Context(request=request, response=response, claims=claims, client_ip=address)
 
 
 def authentication_error(context: Context) -> Unauthenticated:

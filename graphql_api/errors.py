@@ -1,8 +1,12 @@
 """Errors a client may see. Everything else is masked to "Unexpected error."."""
 
+import re
 from typing import Any
 
 from graphql import GraphQLError
+
+#: graphql-core appends its hints (" Did you mean 'Battery'?") at the end of a message.
+_SUGGESTION = re.compile(r"\s*Did you mean\b.*\Z", re.DOTALL)
 
 
 class PublicError(Exception):
@@ -21,12 +25,21 @@ class Unauthenticated(PublicError):
     code = "UNAUTHENTICATED"
 
 
-def should_mask_error(error: GraphQLError) -> bool:
-    """Keep validation errors and PublicErrors; mask everything that escaped a resolver."""
+def is_unexpected(error: GraphQLError) -> bool:
+    """Whether ``error`` escaped a resolver (a fault of ours), not a client's request."""
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return False  # parse, validation and variable-coercion errors speak of the request
-    if isinstance(original, PublicError):
-        error.extensions = {**(error.extensions or {}), **original.extensions}
-        return False
-    return True
+    return not isinstance(original, PublicError)
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    """Keep validation errors and PublicErrors; mask everything that escaped a resolver."""
+    if isinstance(error.original_error, PublicError):
+        error.extensions = {**(error.extensions or {}), **error.original_error.extensions}
+    return is_unexpected(error)
+
+
+def suggestions_removed(error: GraphQLError) -> None:
+    """Drop "Did you mean …" from ``error``'s message: it names types, fields and values."""
+    error.message = _SUGGESTION.sub("", error.message)

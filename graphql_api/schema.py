@@ -1,33 +1,38 @@
-"""The one schema: queries, mutations (and, later, subscriptions) with their guards."""
+"""The one schema: queries, mutations and subscriptions with their guards."""
 
+from __future__ import annotations
+
+import logging
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
 from django.conf import settings
+from graphql import GraphQLError
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as create_alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from graphql_api.accounts.mutations import AccountMutation
 from graphql_api.devices.mutations import DeviceMutation
 from graphql_api.devices.queries import DeviceQuery
 from graphql_api.devices.types import DEVICE_TYPES
-from graphql_api.errors import should_mask_error
+from graphql_api.documents import Documents, documents_from_settings
+from graphql_api.errors import is_unexpected, should_mask_error, suggestions_removed
 from graphql_api.hardware.mutations import HardwareMutation
 from graphql_api.hardware.queries import HardwareQuery
 from graphql_api.live.queries import EnergyStatsQuery
 from graphql_api.live.subscriptions import DeviceSubscription
 from graphql_api.metrics import OperationMetrics
+
+logger = logging.getLogger("strawberry.execution")
 
 
 @strawberry.type
@@ -45,35 +50,62 @@ class Subscription(DeviceSubscription):
     pass
 
 
-def extensions() -> list[Callable[[], SchemaExtension]]:
-    """Guards and caches, built fresh per request (the parse/validation caches are shared).
+class Schema(strawberry.Schema):
+    """The schema with its :class:`~graphql_api.documents.Documents`, and quiet about clients.
 
-    The depth and alias rules are built once: QueryDepthLimiter and MaxAliasesLimiter make a
-    new rule class per instance, and the rule classes are part of ValidationCache's key, so
-    per-request instances would make every validation a cache miss.
+    Strawberry logs every error with its traceback, a refused token included. Here only errors
+    that escaped a resolver (the ones masked as "Unexpected error.") are logged with theirs;
+    a client's bad request is its answer, not an incident. With introspection off, no error
+    suggests names ("Did you mean 'Battery'?") for types, fields, arguments or values.
     """
+
+    def __init__(self, *args: Any, documents: Documents, **kwargs: Any) -> None:
+        self.documents = documents
+        super().__init__(*args, **kwargs)
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if self.documents.hide_suggestions:
+                suggestions_removed(error)
+            if is_unexpected(error):
+                logger.error(error, exc_info=error.original_error)
+            else:
+                logger.debug("request refused: %s", error.message)
+
+
+def introspection_enabled() -> bool:
+    """Introspection (and GraphiQL) only while ``DEBUG`` is on, whatever the settings module."""
+    return bool(settings.DEBUG and settings.GRAPHQL_INTROSPECTION)
+
+
+def build_schema() -> Schema:
+    """The schema as configured by the current settings (read once, here)."""
+    introspection = introspection_enabled()
+    documents = documents_from_settings(settings, hide_suggestions=not introspection)
+    # Built once: MaxAliasesLimiter makes a new rule class per instance, and the rules are
+    # fixed for the documents' validation cache.
     guard_rules: list[type[ASTValidationRule]] = [
-        create_depth_validator(settings.GRAPHQL_MAX_DEPTH, None),
-        create_alias_validator(settings.GRAPHQL_MAX_ALIASES),
+        create_alias_validator(settings.GRAPHQL_MAX_ALIASES)
     ]
     chosen: list[Callable[[], SchemaExtension]] = [
         OperationMetrics,  # first: its time covers the guards, parsing and validation too
-        lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        documents.extension,
         lambda: AddValidationRules(guard_rules),
         lambda: MaskErrors(should_mask_error=should_mask_error),
     ]
-    if not settings.GRAPHQL_INTROSPECTION:
+    if not introspection:
         chosen.append(DisableIntrospection)
-    return chosen
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=list(DEVICE_TYPES),
+        extensions=chosen,
+        config=StrawberryConfig(disable_field_suggestions=not introspection),
+        documents=documents,
+    )
 
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    types=list(DEVICE_TYPES),
-    extensions=extensions(),
-    config=StrawberryConfig(disable_field_suggestions=True),
-)
+schema = build_schema()

@@ -5,7 +5,8 @@ The legacy ``graphql-ws`` subprotocol is never negotiated (it let a client skip
 Close codes follow the protocol: 4400 malformed message, 4401 subscribe before ack, 4403
 ``connection_init`` refused (missing, invalid or expired token) and token expiry during the
 connection, 4408 no ``connection_init`` in time, 4409 duplicate operation id, 4429 a second
-``connection_init``.
+``connection_init``; and, from the WebSocket protocol itself, 1009 for a message longer than
+``GRAPHQL_MAX_BODY_BYTES``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import orjson
 from django.conf import settings
-from graphql import GraphQLSyntaxError, parse
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.async_base_view import AsyncBaseHTTPView, AsyncWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
@@ -36,9 +37,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.types.unset import UNSET, UnsetType
 
-from accounts.auth import claims_from_connection_params
+from accounts.auth import claims_from_connection_params, client_ip_from_headers
 from accounts.tokens import InvalidToken
-from graphql_api.context import Context
+from graphql_api.context import Context, active_claims
+from graphql_api.documents import DocumentRefused
 from monitoring import metrics
 
 if TYPE_CHECKING:
@@ -53,6 +55,8 @@ logger = logging.getLogger(__name__)
 CONNECTION_INIT_WAIT_TIMEOUT = timedelta(seconds=5)
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 50
 TOKEN_EXPIRED_CODE = 4403
+#: RFC 6455: a message over GRAPHQL_MAX_BODY_BYTES, the same limit as an HTTP request's body.
+MESSAGE_TOO_BIG_CODE = 1009
 
 
 def _optional_object(message: Mapping[str, Any], key: str) -> bool:
@@ -93,8 +97,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
       a string ``id``) closes 4400; strawberry would raise and drop the connection uncleanly.
     - ``connection_init`` with ``"payload": null`` is valid (the payload is optional).
     - A second ``connection_init`` closes 4429 whatever its payload.
-    - A subscribe whose query does not parse closes 4400 (with the ``ParserCache`` extension,
-      strawberry would log an exception and send a bare ``complete``).
+    - A subscribe whose query does not parse closes 4400, and one over a document limit
+      (``graphql_api/documents.py``) is answered with an ``error``: strawberry's streaming path
+      would let the error of a parsing extension escape, log it and send a bare ``complete``.
+    - A subscribe after the user was deactivated or deleted closes 4403, like an expired token.
     """
 
     async def handle_message(self, message: Message) -> None:
@@ -111,16 +117,29 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        # Strawberry's ParserCache parses outside the error handling, so a syntax error would
-        # kill the operation with a bare `complete`; check it here and close 4400 as strawberry
-        # does without the cache.
         if self.connection_acknowledged and message["id"] not in self.operations:
+            claims = self.context.claims
             try:
-                parse(message["payload"]["query"], max_tokens=settings.GRAPHQL_MAX_TOKENS)
+                if claims is not None:
+                    await active_claims(claims)
+            except InvalidToken:
+                await self.websocket.close(code=TOKEN_EXPIRED_CODE, reason="Token refused")
+                return
+            documents = getattr(self.schema, "documents", None)
+            try:
+                if documents is not None:
+                    documents.prepare(message["payload"]["query"])
             except GraphQLSyntaxError as error:
                 await self.handle_invalid_message(error.message)
                 return
+            except DocumentRefused as error:
+                await self.send_error(message["id"], error)
+                return
         await super().handle_subscribe(message)
+
+    async def send_error(self, operation_id: str, error: GraphQLError) -> None:
+        """End one operation with ``error`` before it starts (the connection stays open)."""
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if message.get("payload") is None:
@@ -184,6 +203,9 @@ class ASGIWebSocketAdapter(AsyncWebSocketAdapter):
             text = message.get("text")
             if text is None:
                 raise NonTextMessageReceived
+            if len(text) > settings.GRAPHQL_MAX_BODY_BYTES:  # as many bytes at least
+                await self.connection.close(MESSAGE_TOO_BIG_CODE, "Message too big")
+                return
             try:
                 yield self.view.decode_json(text)
             except json.JSONDecodeError as error:
@@ -228,7 +250,7 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
         connection = WebSocketConnection(scope, receive, send)
         if (await receive())["type"] != "websocket.connect":
             return
-        context = WebSocketContext(request=None, response=None, connection=connection)
+        context = self._context(connection)
         self.connection_init_wait_timeout = CONNECTION_INIT_WAIT_TIMEOUT  # read late: tests tune it
         metrics.websocket_opened()
         try:
@@ -249,7 +271,16 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
         return None
 
     async def get_context(self, request: _WS, response: _WS) -> Context:
-        return WebSocketContext(request=None, response=None, connection=request)
+        return self._context(request)
+
+    def _context(self, connection: WebSocketConnection) -> WebSocketContext:
+        peer = connection.scope.get("client")
+        address = client_ip_from_headers(
+            peer=peer[0] if peer else None, headers=self.get_websocket_headers(connection)
+        )
+        return WebSocketContext(
+            request=None, response=None, connection=connection, client_ip=address
+        )
 
     async def get_sub_response(self, request: _WS) -> _WS:
         raise NotImplementedError
@@ -284,7 +315,7 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
     async def on_ws_connect(self, context: Context) -> UnsetType:
         assert isinstance(context, WebSocketContext) and context.connection is not None
         try:
-            claims = claims_from_connection_params(context.connection_params)
+            claims = await active_claims(claims_from_connection_params(context.connection_params))
         except InvalidToken:
             raise ConnectionRejectionError() from None
         remaining_s = (claims.expires_at - datetime.now(tz=UTC)).total_seconds()

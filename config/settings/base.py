@@ -142,10 +142,16 @@ JWT_ISSUER = env.str("JWT_ISSUER", default="gridtwin")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="gridtwin-api")
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 
-# Login throttling: failures allowed per username and per client address in a window.
+# Login throttling: failures allowed per username and per client address in a window
+# (accounts/throttle.py).
 LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="5/m")
 RATELIMIT_USE_CACHE = "default"
-# Behind a reverse proxy, set to the header carrying the client address (e.g. HTTP_X_REAL_IP).
+# The proxies trusted to say who the client is (addresses or networks, comma-separated; none by
+# default). The web process gives the same list to uvicorn (--forwarded-allow-ips), which then
+# takes the client from X-Forwarded-For; CLIENT_IP_HEADER may name another header a trusted
+# proxy sets (e.g. HTTP_X_REAL_IP). Either way the client is the right-most hop that is not a
+# trusted proxy (accounts/auth.py), so a client cannot choose its own address.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=[])
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="REMOTE_ADDR")
 
 # The simulation tick.
@@ -158,13 +164,24 @@ SIM_SEED = env.int("SIM_SEED", default=1)
 # /readyz fails once the newest finalized tick is older than this (and any home exists).
 READY_MAX_TICK_AGE_S = env.int("READY_MAX_TICK_AGE_S", default=3 * TICK_SECONDS)
 
-# GraphQL guards.
+# GraphQL guards (graphql_api/documents.py): checked before a document is validated.
+GRAPHQL_MAX_BODY_BYTES = env.int("GRAPHQL_MAX_BODY_BYTES", default=128 * 1024)
+GRAPHQL_MAX_DOCUMENT_BYTES = env.int("GRAPHQL_MAX_DOCUMENT_BYTES", default=32 * 1024)
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2000)
+GRAPHQL_MAX_FIELDS = env.int("GRAPHQL_MAX_FIELDS", default=500)
+GRAPHQL_MAX_FIELD_REPEATS = env.int("GRAPHQL_MAX_FIELD_REPEATS", default=10)
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
-GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2000)
 GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
+# Parsed and validated documents kept per process, by their estimated size.
+GRAPHQL_CACHE_BYTES = env.int("GRAPHQL_CACHE_BYTES", default=32 * 1024 * 1024)
+# Never on while DEBUG is off, whatever these say (graphql_api/schema.py, views.py).
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
 GRAPHIQL = env.bool("GRAPHIQL", default=DEBUG)
+
+# Django's error pages (DEBUG on) hide settings whose names match this filter's pattern:
+# passwords and keys as Django does, and every URL, since URLs carry credentials.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SettingsCleansingFilter"
 
 # Celery (see celery_app.py).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

@@ -6,7 +6,8 @@ from .base import env, redis_key_prefix
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-0123456789")
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
-GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=True)
-GRAPHIQL = env.bool("GRAPHIQL", default=True)
+# Both stay off when DEBUG is off, whatever is asked for here.
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
+GRAPHIQL = env.bool("GRAPHIQL", default=DEBUG)
 # Apart from a deployment (or a test run) on the same Redis.
 REDIS_KEY_PREFIX = redis_key_prefix(env.str("REDIS_KEY_PREFIX", default="gridtwin-dev:"))

@@ -5,7 +5,7 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
 from accounts import services
-from accounts.auth import client_ip
+from accounts.throttle import LoginThrottled
 from graphql_api.accounts.types import AuthPayload, UserType
 from graphql_api.context import Context
 from graphql_api.errors import PublicError
@@ -32,11 +32,10 @@ class AccountMutation:
 
     @strawberry_django.mutation
     def login_user(self, info: Info[Context, None], username: str, password: str) -> AuthPayload:
-        request = info.context.request
-        address = client_ip(request) if request is not None else "unknown"
+        address = info.context.client_ip  # HTTP: the request's; WebSocket: the connection's
         try:
             pair = services.user_login(username=username, password=password, client_ip=address)
-        except services.LoginThrottled as exc:
+        except LoginThrottled as exc:
             raise PublicError(str(exc), code="RATE_LIMITED", retryAfter=exc.retry_after_s) from None
         except ValidationError:
             raise PublicError(services.LOGIN_FAILED, code="INVALID_CREDENTIALS") from None

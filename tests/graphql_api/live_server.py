@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import uvicorn
 import websockets
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connections
 from websockets.typing import Subprotocol
 
@@ -39,6 +40,8 @@ class LiveServer:
             ws="websockets",
             lifespan="on",
             log_level="warning",
+            # as the Procfile starts it: X-Forwarded-For only from the configured proxies
+            forwarded_allow_ips=",".join(settings.FORWARDED_ALLOW_IPS),
         )
         self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -93,8 +96,16 @@ class RawClient:
         self.ws = ws
 
     @classmethod
-    async def connect(cls, url: str, *, subprotocols: tuple[str, ...] = (PROTOCOL,)) -> RawClient:
-        ws = await websockets.connect(url, subprotocols=[Subprotocol(p) for p in subprotocols])
+    async def connect(
+        cls,
+        url: str,
+        *,
+        subprotocols: tuple[str, ...] = (PROTOCOL,),
+        headers: dict[str, str] | None = None,
+    ) -> RawClient:
+        ws = await websockets.connect(
+            url, subprotocols=[Subprotocol(p) for p in subprotocols], additional_headers=headers
+        )
         return cls(ws)
 
     async def send(self, message: Any) -> None:

@@ -330,8 +330,9 @@ def test_a_page_of_100_mixed_devices_costs_one_query(gql: GraphQLClient, user: A
         page = gql(DEVICES, {"first": 100})["data"]["devices"]
     typenames = {edge["node"]["__typename"] for edge in page["edges"]}
     assert len(page["edges"]) == 100 and len(typenames) == 7
-    # one query for the page (every kind's table LEFT JOINed), one for totalCount
-    assert len(queries) == 2, [q["sql"][:120] for q in queries]
+    # one query for the page (every kind's table LEFT JOINed), one for totalCount, and the
+    # token's check that its user is still active
+    assert len(queries) == 3, [q["sql"][:120] for q in queries]
 
 
 def test_homes_with_devices_costs_two_queries(gql: GraphQLClient, user: Any) -> None:
@@ -342,7 +343,7 @@ def test_homes_with_devices_costs_two_queries(gql: GraphQLClient, user: Any) -> 
     with CaptureQueriesContext(connection) as queries:
         homes = gql(HOMES)["data"]["homes"]
     assert sum(len(h["devices"]) for h in homes) == 35
-    assert len(queries) == 2
+    assert len(queries) == 3  # homes, their devices, and the token's user still active
 
 
 def test_ev_schedule_fields(gql: GraphQLClient, user: Any) -> None:

@@ -1,5 +1,6 @@
 """The schema's guards: depth, aliases, tokens, introspection, suggestions, error masking."""
 
+import logging
 from typing import Any
 
 import pytest
@@ -17,8 +18,14 @@ def test_query_depth_is_limited(gql: GraphQLClient) -> None:
     assert "errors" not in gql(deep)
     # Build a document deeper than the limit through nested fragments-free selections.
     document = "query { " + "me { " * 12 + "id" + " }" * 12 + " }"
-    result = gql(document)
-    assert any("exceeds maximum operation depth" in e["message"] for e in result["errors"])
+    [error] = gql(document)["errors"]
+    assert error["message"] == (
+        "The selection at me.me.me.me.me.me.me.me.me.me.me is nested more than 10 levels deep."
+    )
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
+    # ten levels pass the guard (and validation then says what this schema has)
+    [error] = gql("query { " + "me { " * 10 + "id" + " }" * 10 + " }")["errors"]
+    assert error["message"] == "Cannot query field 'me' on type 'User'."
 
 
 def test_alias_count_is_limited(gql: GraphQLClient) -> None:
@@ -48,7 +55,9 @@ def test_field_suggestions_do_not_leak_the_schema(gql: GraphQLClient) -> None:
     assert "Did you mean" not in message and "homes" not in message
 
 
-def test_unexpected_errors_are_masked(gql: GraphQLClient, monkeypatch: Any) -> None:
+def test_unexpected_errors_are_masked(
+    gql: GraphQLClient, monkeypatch: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     from devices import selectors
 
     def explode(**_: Any) -> Any:
@@ -58,9 +67,23 @@ def test_unexpected_errors_are_masked(gql: GraphQLClient, monkeypatch: Any) -> N
     result = gql("{ homes { id } }")
     assert result["errors"][0]["message"] == "Unexpected error."
     assert "secret" not in str(result) and "Traceback" not in str(result)
+    # the server's log keeps the traceback of its own fault
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
     # the server keeps serving
     monkeypatch.undo()
     assert gql("{ homes { id } }")["data"] == {"homes": []}
+
+
+def test_a_refused_request_writes_no_traceback(
+    anon: GraphQLClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An anonymous `{ homes { id } }` used to log 52 lines of traceback: it is an answer."""
+    caplog.set_level(logging.DEBUG)
+    for document in ("{ homes { id } }", "{ hom { id } }", "{ me { " + "id " * 20 + "} }"):
+        assert anon(document)["errors"]
+    assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING] == []
+    assert "Traceback" not in caplog.text
 
 
 def test_get_requests_are_refused(user: Any) -> None:
@@ -78,15 +101,12 @@ def test_every_device_model_has_a_graphql_type() -> None:
         assert f"type {model.__name__} implements Device" in sdl
 
 
-def test_repeated_documents_hit_the_validation_cache(gql: GraphQLClient) -> None:
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
-    cached_validate = _get_validate_cache(512)
+def test_repeated_documents_hit_the_document_cache(gql: GraphQLClient) -> None:
+    cache = schema.documents.cache
     document = "{ homes { id name } }"
     gql(document)
-    before = cached_validate.cache_info()
+    assert cache.get(document) is not None and cache.get(document).errors == ()
+    before = (cache.hits, cache.misses)
     for _ in range(3):
         gql(document)
-    after = cached_validate.cache_info()
-    assert after.hits - before.hits == 3
-    assert after.misses == before.misses
+    assert (cache.hits - before[0], cache.misses - before[1]) == (3, 0)
