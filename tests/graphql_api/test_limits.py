@@ -67,9 +67,10 @@ def test_unexpected_errors_are_masked(
     result = gql("{ homes { id } }")
     assert result["errors"][0]["message"] == "Unexpected error."
     assert "secret" not in str(result) and "Traceback" not in str(result)
-    # the server's log keeps the traceback of its own fault
+    # the server's log keeps the traceback of its own fault (as text: the redacting filter
+    # replaces the exception object with its redacted traceback)
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+    assert record.exc_text is not None and "RuntimeError" in record.exc_text
     # the server keeps serving
     monkeypatch.undo()
     assert gql("{ homes { id } }")["data"] == {"homes": []}

@@ -24,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.test import Client, override_settings
 
 from accounts import services as accounts
+from accounts.throttle import LoginThrottled
 from celery_app import app
 from config.redis_url import redis_key_prefix
 from devices import hardware
@@ -119,7 +120,7 @@ def test_caches_and_login_limits_keep_apart(user: Any) -> None:
         for _ in range(5):
             with pytest.raises(ValidationError):
                 accounts.user_login(username="alice", password="wrong", client_ip="192.0.2.1")
-        with pytest.raises(accounts.LoginThrottled):
+        with pytest.raises(LoginThrottled):
             accounts.user_login(username="alice", password="wrong", client_ip="192.0.2.1")
     with deployment("b"):
         assert cache.get("shared-name") is None
