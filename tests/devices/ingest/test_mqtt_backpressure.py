@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import psycopg
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection, connections
 from paho.mqtt import client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from config.local_servers import mqtt_host_port
 from devices.ingest import mqtt as mqtt_ingest
 from devices.ingest.mqtt import Bridge
 from devices.live import keys
@@ -59,16 +55,6 @@ def small_queues(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mqtt_ingest, "INTAKE_QUEUE_MESSAGES", INTAKE)
     monkeypatch.setattr(mqtt_ingest, "WRITER_QUEUE_BATCHES", WRITER_BATCHES)
     monkeypatch.setattr(mqtt_ingest, "WRITER_WAIT_S", 0.2)
-
-
-@pytest.fixture
-def publisher() -> Iterator[mqtt.Client]:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
-    client.connect(*mqtt_host_port(django_settings.MQTT_URL))
-    client.loop_start()
-    yield client
-    client.disconnect()
-    client.loop_stop()
 
 
 class TableLock:

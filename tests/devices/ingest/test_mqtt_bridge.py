@@ -42,16 +42,6 @@ def bridge(settings: Any) -> Iterator[Bridge]:
     b.close()
 
 
-@pytest.fixture
-def publisher() -> Iterator[mqtt.Client]:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
-    client.connect(*mqtt_host_port(django_settings.MQTT_URL))
-    client.loop_start()
-    yield client
-    client.disconnect()
-    client.loop_stop()
-
-
 def topic(device_id: int, leaf: str) -> str:
     from django.conf import settings
 

@@ -9,17 +9,13 @@ connection, as in production, so the data is committed (transactional test).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from paho.mqtt import client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from config.local_servers import mqtt_host_port
 from devices import hardware
 from devices.ingest.mqtt import Bridge
 from devices.ingest.validation import ValidReading
@@ -48,16 +44,6 @@ def bridge(settings: Any) -> Iterator[Bridge]:
     assert b.subscribed.wait(5), "no broker at MQTT_URL"
     yield b
     b.close()
-
-
-@pytest.fixture
-def publisher() -> Iterator[mqtt.Client]:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
-    client.connect(*mqtt_host_port(django_settings.MQTT_URL))
-    client.loop_start()
-    yield client
-    client.disconnect()
-    client.loop_stop()
 
 
 def telemetry(device: Any, seq: int) -> dict[str, Any]:
