@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +16,11 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from paho.mqtt import client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from accounts.tokens import access_token_issue
+from config.local_servers import mqtt_host_port
 from tests.accounts.factories import UserFactory
 from tests.with_servers import PREPARED_ENV, PREPARED_SETTINGS
 
@@ -125,3 +129,14 @@ def console_log() -> Iterator[io.StringIO]:
         yield stream
     finally:
         handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def publisher() -> Iterator[mqtt.Client]:
+    """An MQTT client publishing to the real broker."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
+    client.connect(*mqtt_host_port(settings.MQTT_URL))
+    client.loop_start()
+    yield client
+    client.disconnect()
+    client.loop_stop()

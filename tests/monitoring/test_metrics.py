@@ -28,7 +28,7 @@ from tests.devices.factories import (
     HomeFactory,
     SolarPanelFactory,
 )
-from tests.devices.ingest.test_mqtt_bridge import publisher, pump, send  # noqa: F401
+from tests.devices.ingest.test_mqtt_bridge import pump, send
 from tests.devices.support import _private_mqtt_topics, batch  # noqa: F401
 from tests.graphql_api.live_server import LiveServer, RawClient, live_server
 from tests.monitoring.support import delta, rendered, scrape, value
@@ -154,7 +154,7 @@ def test_readings_ingested_and_refused_over_http(server: LiveServer, user: Any) 
 def test_mqtt_readings_malformed_and_unauthorized_messages(
     settings: Any,
     user: Any,
-    publisher: mqtt.Client,  # noqa: F811 (the bridge tests' fixture)
+    publisher: mqtt.Client,
 ) -> None:
     meter = EnergyMeterFactory(home__owner=user, reporting_interval_s=10)
     key = hardware.device_api_key_rotate(user_id=user.pk, device_id=meter.pk).key
