@@ -31,6 +31,7 @@ from tests.devices.support import (  # noqa: F401
     meter_fixture,
     reading,
 )
+from tests.polling import wait_until
 
 # The writer thread has a connection of its own: it must see the meter committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,15 +40,6 @@ MESSAGES = 150  # well over what the queues hold (intake 10 messages + writer 2 
 INTAKE = 10
 WRITER_BATCHES = 2
 FLUSH_ROWS = 5
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -137,8 +129,8 @@ def test_a_stalled_database_holds_intake_back_and_drops_nothing(
         publish_readings(publisher, meter, settings)
 
         # The writer's insert waits for the lock, its queue fills, intake waits for it.
-        wait_for(lambda: bridge.counters["blocked"] > 0, "intake to wait for the writer", 10)
-        wait_for(lambda: lock is not None and lock.inserts_waiting() > 0, "a waiting insert", 5)
+        wait_until(lambda: bridge.counters["blocked"] > 0, "intake to wait for the writer", 10)
+        wait_until(lambda: lock is not None and lock.inserts_waiting() > 0, "a waiting insert", 5)
         assert bridge.counters["stored"] == 0
         handled = bridge.counters["messages"]
         time.sleep(0.5)
@@ -147,7 +139,7 @@ def test_a_stalled_database_holds_intake_back_and_drops_nothing(
         assert handled + bridge._queue.qsize() < MESSAGES
 
         lock.release()
-        wait_for(lambda: bridge.counters["stored"] == MESSAGES, "every reading stored", 15)
+        wait_until(lambda: bridge.counters["stored"] == MESSAGES, "every reading stored", 15)
     finally:
         if lock is not None:
             lock.release()
@@ -181,8 +173,8 @@ def test_a_bridge_stopped_under_backpressure_stores_what_it_took_and_exits(
         worker.start()
         lock = TableLock()
         publish_readings(publisher, meter, settings)
-        wait_for(lambda: bridge.counters["blocked"] > 0, "intake to wait for the writer", 10)
-        wait_for(lambda: bridge._queue.full(), "the intake queue to fill", 5)
+        wait_until(lambda: bridge.counters["blocked"] > 0, "intake to wait for the writer", 10)
+        wait_until(lambda: bridge._queue.full(), "the intake queue to fill", 5)
 
         bridge.stop()  # SIGTERM, as the management command does it
         lock.release()

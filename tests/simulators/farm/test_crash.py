@@ -20,7 +20,8 @@ from tests.devices.factories import (
     HomeFactory,
     SolarPanelFactory,
 )
-from tests.simulators.farm.stack import Stack, wait_until
+from tests.polling import wait_until
+from tests.simulators.farm.stack import Stack
 from tests.simulators.farm.worker import KILLED_KEY
 
 T0 = datetime(2026, 6, 22, 19, 0, tzinfo=UTC)  # a Monday evening: batteries and EVs both move

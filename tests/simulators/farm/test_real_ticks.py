@@ -24,7 +24,8 @@ from tests.devices.factories import (
     SolarPanelFactory,
 )
 from tests.graphql_api.live_server import RawClient, live_server
-from tests.simulators.farm.stack import Stack, wait_until
+from tests.polling import wait_until
+from tests.simulators.farm.stack import Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
