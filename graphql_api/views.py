@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import AsyncGraphQLView
 
 from graphql_api.context import Context, context_for_request
+from graphql_api.ide import graphiql_html
 from graphql_api.schema import schema
 
 
@@ -42,6 +43,10 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         except RequestDataTooBig:
             return _body_too_large()
         return await super().dispatch(request, *args, **kwargs)
+
+    @property
+    def graphql_ide_html(self) -> str:  # type: ignore[override]  # a property, as strawberry's
+        return graphiql_html()
 
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:
         return await context_for_request(request, response)

@@ -33,6 +33,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, GraphiQL's, the dashboard's) from the ASGI app itself.
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,7 +114,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `python manage.py collectstatic` fills it (the image does at build); without it (DEBUG, or
+# SERVESTATIC_USE_FINDERS) files are served from the apps' own static directories.
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies, names unchanged: GraphiQL's vendored files keep the bytes their
+    # integrity attributes name (a manifest storage would rewrite their source-map comments).
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
+}
+SERVESTATIC_USE_FINDERS = env.bool("SERVESTATIC_USE_FINDERS", default=DEBUG)
 
 # Redis: database 0 for the Celery broker (needs noeviction), database 1 for live state and
 # caches (volatile keys with TTLs). REDIS_URL names the server; the databases are fixed here.
