@@ -17,6 +17,7 @@ django_application = get_asgi_application()  # sets Django up before the imports
 
 from django.conf import settings  # noqa: E402
 
+from config.cors import allowed_origins, cross_origin  # noqa: E402
 from devices.live.pubsub import close_hub  # noqa: E402
 from graphql_api.schema import schema  # noqa: E402
 from graphql_api.websocket import GraphQLWebSocketApp  # noqa: E402
@@ -27,7 +28,8 @@ GC_GEN0_THRESHOLD = 20_000
 WEBSOCKET_PATHS = frozenset({"/graphql/", "/graphql"})
 # Token- and key-authenticated endpoints; everything else (the admin) keeps Django's full stack.
 API_PATH_PREFIXES = ("/graphql", "/api/")
-graphql_websocket = GraphQLWebSocketApp(schema)
+GRAPHQL_PATH_PREFIX = "/graphql"  # CORS for listed origins (config/cors.py)
+graphql_websocket = GraphQLWebSocketApp(schema, allowed_origins=allowed_origins())
 
 
 @contextmanager
@@ -49,6 +51,7 @@ class APIHandler(ASGIHandler):
 
 
 api_application = APIHandler()
+graphql_http = cross_origin(api_application)
 
 
 async def lifespan(receive: Any, send: Any) -> None:
@@ -74,6 +77,8 @@ async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http":
         if scope["path"] in monitoring_http.PATHS:
             await monitoring_http.endpoints(scope, receive, send)
+        elif scope["path"].startswith(GRAPHQL_PATH_PREFIX):
+            await graphql_http(scope, receive, send)
         elif scope["path"].startswith(API_PATH_PREFIXES):
             await api_application(scope, receive, send)
         else:

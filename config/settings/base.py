@@ -186,6 +186,10 @@ GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
 GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
 # Parsed and validated documents kept per process, by their estimated size.
 GRAPHQL_CACHE_BYTES = env.int("GRAPHQL_CACHE_BYTES", default=32 * 1024 * 1024)
+# Origins of single-page apps allowed to call /graphql/ and open its WebSocket from a browser
+# (config/cors.py); none by default: same-origin only.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+
 # Never on while DEBUG is off, whatever these say (graphql_api/schema.py, views.py).
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
 GRAPHIQL = env.bool("GRAPHIQL", default=DEBUG)
