@@ -6,6 +6,8 @@ allowed for listed origins so that a browser sends the refresh-token cookie with
 ``credentials: "include"``; the cookie itself is ``SameSite=Strict``.
 """
 
+from collections.abc import Awaitable, Callable
+from typing import cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -41,10 +43,11 @@ def allowed_origins() -> tuple[str, ...]:
     return tuple(origins)
 
 
-def cross_origin(app: ASGIApp) -> ASGIApp:
-    """``app`` answering CORS preflights and adding CORS headers for the allowed origins."""
+def cross_origin(app: Callable[..., Awaitable[None]]) -> ASGIApp:
+    """``app`` (any ASGI app: Django's handler types its scope differently) answering CORS
+    preflights and adding CORS headers for the allowed origins."""
     return CORSMiddleware(
-        app,
+        cast(ASGIApp, app),
         allow_origins=allowed_origins(),
         allow_methods=("POST",),
         allow_headers=ALLOWED_HEADERS,
