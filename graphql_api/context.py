@@ -12,6 +12,9 @@ from accounts.selectors import user_is_active
 from accounts.tokens import AccessClaims, InvalidToken
 from graphql_api.errors import Unauthenticated
 
+#: The refresh cookie's name (set and cleared in graphql_api/accounts/cookies.py).
+REFRESH_COOKIE = "gridtwin_refresh"
+
 
 @dataclass
 class Context:
@@ -22,6 +25,8 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
     connection_params: dict[str, Any] | None = None
     client_ip: str = "unknown"
+    #: The refresh token a browser sent in its cookie (graphql_api/accounts/cookies.py).
+    refresh_cookie: str | None = None
 
 
 async def active_claims(claims: AccessClaims) -> AccessClaims:
@@ -36,14 +41,18 @@ async def active_claims(claims: AccessClaims) -> AccessClaims:
 
 
 async def context_for_request(request: HttpRequest, response: HttpResponse | None) -> Context:
-    address = client_ip(request)
+    context = Context(
+        request=request,
+        response=response,
+        client_ip=client_ip(request),
+        refresh_cookie=request.COOKIES.get(REFRESH_COOKIE) or None,
+    )
     try:
         claims = claims_from_request(request)
-        if claims is not None:
-            claims = await active_claims(claims)
+        context.claims = await active_claims(claims) if claims is not None else None
     except InvalidToken as exc:
-        return Context(request=request, response=response, auth_error=exc.reason, client_ip=address)
-    return Context(request=request, response=response, claims=claims, client_ip=address)
+        context.auth_error = exc.reason
+    return context
 
 
 def authentication_error(context: Context) -> Unauthenticated:

@@ -149,6 +149,8 @@ JWT_ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("JWT_ACCESS_TOKEN_SECONDS"
 JWT_REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=env.int("JWT_REFRESH_TOKEN_SECONDS", default=7 * 24 * 3600)
 )
+# The browser's refresh cookie is sent over HTTPS only, unless DEBUG (`make run` on http).
+REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=not DEBUG)
 JWT_ISSUER = env.str("JWT_ISSUER", default="gridtwin")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="gridtwin-api")
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
