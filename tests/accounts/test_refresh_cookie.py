@@ -13,6 +13,8 @@ from django.test import Client, override_settings
 from tests.accounts.factories import UserFactory
 from tests.web_process import procfile_web
 
+pytestmark = pytest.mark.django_db(transaction=True)
+
 PASSWORD = "correct horse battery staple"
 LOGIN = (
     "mutation($u: String!, $p: String!) "
@@ -24,7 +26,7 @@ ME = "{ me { username } }"
 
 
 @pytest.fixture
-def browser(transactional_db: None) -> Iterator[httpx.Client]:
+def browser() -> Iterator[httpx.Client]:
     """A client with a cookie jar, as a browser is, against the web process (over plain HTTP,
     so the cookie is not marked Secure here)."""
     UserFactory(username="browser-user", password=PASSWORD)
@@ -42,6 +44,7 @@ def _login(client: httpx.Client) -> tuple[dict[str, Any], httpx.Response]:
     response = client.post(
         "/graphql/", json={"query": LOGIN, "variables": {"u": "browser-user", "p": PASSWORD}}
     )
+    assert response.json()["data"] is not None, response.text
     return response.json()["data"]["loginUser"], response
 
 
@@ -102,7 +105,6 @@ def test_a_retired_cookie_is_refused_and_cleared(browser: httpx.Client) -> None:
     assert "gridtwin_refresh" not in browser.cookies
 
 
-@pytest.mark.django_db
 @override_settings(REFRESH_COOKIE_SECURE=True)
 def test_the_cookie_is_https_only_unless_configured_otherwise() -> None:
     UserFactory(username="browser-user", password=PASSWORD)
