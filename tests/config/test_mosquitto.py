@@ -2,13 +2,14 @@
 logins are required, a meter writes only its own topics and reads only its own commands, and the
 platform's login reads and writes every device's topics.
 
-Only what a container would see differently is changed: the listener's port (a free local one),
+Only what a container would see differently is changed: the listeners' ports (free local ones),
 the /mosquitto/ paths (a directory of the test) and the user the broker runs as.
 """
 
 from __future__ import annotations
 
 import getpass
+import itertools
 import queue
 import re
 import shutil
@@ -31,11 +32,15 @@ MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passw
 PLATFORM = ("gridtwin", "platform-password")
 METERS = {"41": "meter-41-password", "42": "meter-42-password"}
 PREFIX = "gridtwin/devices"
+BRIDGE_ID = "gridtwin-bridge:gridtwin/devices"  # the bridge's default client id
 
 
 class Broker:
-    def __init__(self, port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.port = port
+    """The running broker: ``ports["devices"]`` (published as 1883), ``ports["platform"]`` (1884,
+    inside the deployment)."""
+
+    def __init__(self, ports: dict[str, int], process: subprocess.Popen[bytes], log: Path) -> None:
+        self.ports = ports
         self.process = process
         self.log = log
 
@@ -54,10 +59,12 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     for i, (user, password) in enumerate([PLATFORM, *METERS.items()]):
         create = ["-c"] if i == 0 else []
         subprocess.run([MOSQUITTO_PASSWD, *create, "-b", str(passwd), user, password], check=True)
-    port = free_port()
+    ports = {"devices": free_port(), "platform": free_port()}
     config = (CONFIG_DIR / "mosquitto.conf").read_text()
-    assert re.search(r"^listener 1883$", config, re.MULTILINE), "the listener moved: update me"
-    config = re.sub(r"^listener 1883$", f"listener {port} 127.0.0.1", config, flags=re.MULTILINE)
+    for name, container_port in (("devices", 1883), ("platform", 1884)):
+        line = re.compile(rf"^listener {container_port}$", re.MULTILINE)
+        assert line.search(config), "a listener moved: update me"
+        config = line.sub(f"listener {ports[name]} 127.0.0.1", config)
     config = config.replace("/mosquitto/", f"{workdir}/")
     # Started as root, Mosquitto would switch to its own user, which cannot read the test's files.
     config += f"\nuser {getpass.getuser()}\n"
@@ -69,11 +76,12 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
         )
     try:
         wait_until(
-            lambda: process.poll() is None and port_open("127.0.0.1", port, 0.2),
+            lambda: process.poll() is None
+            and all(port_open("127.0.0.1", port, 0.2) for port in ports.values()),
             "mosquitto to accept connections (it refused the configuration if it exited)",
             15,
         )
-        yield Broker(port, process, log)
+        yield Broker(ports, process, log)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -81,19 +89,30 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 class Client:
-    """A paho client that records what it receives, in order."""
+    """A paho client that records what it receives, in order, and its disconnections."""
 
-    def __init__(self, broker: Broker, username: str | None, password: str | None) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        username: str | None,
+        password: str | None,
+        *,
+        listener: str = "devices",
+        client_id: str | None = None,
+    ) -> None:
         self.received: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.connack: queue.Queue[mqtt.ReasonCode] = queue.Queue()
+        self.disconnects: queue.Queue[object] = queue.Queue()
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"test-{username}-{uuid.uuid4().hex[:6]}"
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"test-{username}-{uuid.uuid4().hex[:6]}",
         )
         if username is not None:
             self.client.username_pw_set(username, password)
         self.client.on_connect = lambda _c, _u, _f, reason, _p: self.connack.put(reason)
         self.client.on_message = lambda _c, _u, msg: self.received.put((msg.topic, msg.payload))
-        self.client.connect("127.0.0.1", broker.port)
+        self.client.on_disconnect = lambda *args: self.disconnects.put(args)
+        self.client.connect("127.0.0.1", broker.ports[listener])
         self.client.loop_start()
         self.reason = self.connack.get(timeout=10)
 
@@ -117,7 +136,7 @@ class Client:
 @pytest.fixture
 def clients(broker: Broker) -> Iterator[dict[str, Client]]:
     made = {
-        "platform": Client(broker, *PLATFORM),
+        "platform": Client(broker, *PLATFORM, listener="platform", client_id=BRIDGE_ID),
         "41": Client(broker, "41", METERS["41"]),
         "42": Client(broker, "42", METERS["42"]),
     }
@@ -131,8 +150,10 @@ def clients(broker: Broker) -> Iterator[dict[str, Client]]:
 
 
 def test_the_broker_refuses_anonymous_and_wrong_passwords(broker: Broker) -> None:
-    for username, password in ((None, None), ("41", "not-its-password"), ("43", "unknown")):
-        client = Client(broker, username, password)
+    for (username, password), listener in itertools.product(
+        ((None, None), ("41", "not-its-password"), ("43", "unknown")), ("devices", "platform")
+    ):
+        client = Client(broker, username, password, listener=listener)
         try:
             assert client.reason.is_failure, (username, client.reason)
         finally:
@@ -176,11 +197,35 @@ def test_a_meter_reads_only_its_own_commands(clients: dict[str, Client]) -> None
     assert {payload for _, payload in received} == {b"for 41", b"last"}
 
 
+def test_a_meter_cannot_take_over_another_session_by_its_client_id(
+    clients: dict[str, Client], broker: Broker
+) -> None:
+    # given the bridge's session (on the platform's listener) and meter 42's
+    clients["platform"].subscribe(f"{PREFIX}/+/telemetry")
+
+    # when meter 41 connects as the bridge's client id, then as meter 42's
+    for stolen in (BRIDGE_ID, clients["42"].client._client_id.decode()):
+        thief = Client(broker, "41", METERS["41"], client_id=stolen)
+        try:
+            assert not thief.reason.is_failure
+            # then both keep their connections (a takeover closes the old one before the new
+            # one is answered): a round trip after it finds them connected still
+            clients["42"].publish(f"{PREFIX}/42/telemetry", stolen.encode())
+            assert clients["platform"].next_message() == (
+                f"{PREFIX}/42/telemetry",
+                stolen.encode(),
+            )
+        finally:
+            thief.close()
+    assert clients["platform"].disconnects.empty()
+    assert clients["42"].disconnects.empty()
+
+
 def test_the_compose_health_check_finds_the_broker_answering(broker: Broker) -> None:
     mosquitto = compose.raw()["services"]["mosquitto"]
     args = compose.healthcheck_args(mosquitto)
     assert "-p 1883" in args[-1]
-    args[-1] = args[-1].replace("-p 1883", f"-p {broker.port}")
+    args[-1] = args[-1].replace("-p 1883", f"-p {broker.ports['devices']}")
     assert subprocess.run(args, capture_output=True, timeout=30, check=False).returncode == 0
     broker.process.terminate()
     broker.process.wait(timeout=10)
