@@ -287,4 +287,5 @@ def test_the_compose_services_tick_ingest_and_answer_probes(stack: ComposeStack,
     assert all(check["ok"] for check in checks.values()), checks
     assert stack.healthy("worker"), stack.tail("worker")
     assert stack.healthy("beat"), stack.tail("beat")
+    assert stack.healthy("mqtt"), stack.tail("mqtt")
     assert stack.running()
