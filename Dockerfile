@@ -14,6 +14,9 @@ RUN pip install --no-cache-dir .
 
 RUN groupadd --system gridtwin && useradd --system --gid gridtwin --no-create-home gridtwin
 COPY . .
+# Static files (admin, GraphiQL), collected and compressed for the web process to serve. The
+# production settings want a SECRET_KEY to load; this one exists for this step only.
+RUN SECRET_KEY=collectstatic-at-build-time-is-not-a-secret python manage.py collectstatic --noinput -v 0
 USER gridtwin
 
 EXPOSE 8000
