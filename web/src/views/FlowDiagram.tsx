@@ -1,0 +1,58 @@
+// The live power-flow diagram: the house in the middle, each source and sink around it, an
+// arrow per flow whose dashes run in the flow's direction. A tick changes only text and
+// classes (fixed geometry), so it repaints without a layout pass over the page.
+import type { FlowNode } from '../flow';
+import { percent, watts } from '../format';
+
+const SIZE = 360;
+const CENTRE = SIZE / 2;
+const RADIUS = 130;
+
+/** Where a node sits: the grid on the left, the others on an arc from the top clockwise. */
+function position(index: number, count: number, key: FlowNode['key']): [number, number] {
+  const degrees = key === 'grid' ? 180 : -90 + (index * 220) / Math.max(count - 1, 1);
+  const angle = (degrees * Math.PI) / 180;
+  return [CENTRE + RADIUS * Math.cos(angle), CENTRE + RADIUS * Math.sin(angle)];
+}
+
+export function FlowDiagram({ nodes, stale, consumptionW }: { nodes: FlowNode[]; stale: boolean; consumptionW: number | null }) {
+  const shown = nodes.filter((n) => n.present);
+  const others = shown.filter((n) => n.key !== 'grid');
+  const at = (n: FlowNode): [number, number] => position(others.indexOf(n), others.length, n.key);
+  return (
+    <figure class={`flow${stale ? ' stale' : ''}`} aria-label="Live power flow" data-stale={stale ? 'true' : 'false'}>
+      <svg viewBox={`0 0 ${SIZE} ${SIZE}`} role="img" aria-hidden="true">
+        {shown.map((n) => {
+          const [x, y] = at(n);
+          const [x1, y1, x2, y2] = n.direction === 'out' ? [CENTRE, CENTRE, x, y] : [x, y, CENTRE, CENTRE];
+          return <line key={n.key} x1={x1} y1={y1} x2={x2} y2={y2} class={`arrow ${n.direction}`} data-arrow={n.key} />;
+        })}
+        <circle cx={CENTRE} cy={CENTRE} r={34} class="house" />
+        {shown.map((n) => {
+          const [x, y] = at(n);
+          return <circle key={n.key} cx={x} cy={y} r={30} class={`node ${n.key}`} />;
+        })}
+      </svg>
+      <div class="house-label" style={{ left: '50%', top: '50%' }}>
+        <span>Home</span>
+        <strong data-flow-value="home">{watts(consumptionW)}</strong>
+      </div>
+      {shown.map((n) => {
+        const [x, y] = at(n);
+        const verb = n.direction === 'none' ? 'idle' : n.key === 'grid' ? (n.direction === 'in' ? 'importing' : 'exporting') : n.direction === 'in' ? 'to the house' : 'from the house';
+        return (
+          <div key={n.key} class="node-label" style={{ left: `${(x / SIZE) * 100}%`, top: `${(y / SIZE) * 100}%` }} data-flow={n.key} data-direction={n.direction}>
+            <span>{n.label}</span>
+            <strong data-flow-value={n.key}>{watts(n.powerW)}</strong>
+            <span class="sr-only"> {verb}</span>
+            {n.soc !== null && <small data-flow-soc={n.key}>{percent(n.soc)}</small>}
+            {n.mode && <small data-flow-mode={n.key}>{n.mode}</small>}
+          </div>
+        );
+      })}
+      <div role="status" aria-live="polite" class="freshness">
+        {stale ? <span class="badge warn" data-testid="stale">Stale: no current values</span> : <span class="badge ok">Live</span>}
+      </div>
+    </figure>
+  );
+}
