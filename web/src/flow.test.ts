@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { flowNodes, isStale, type FlowDevice } from './flow';
 
-const live = (values: Partial<FlowDevice['live']>): FlowDevice['live'] => ({ powerW: null, flowW: null, soc: null, mode: null, stale: false, validUntil: null, ...values });
+const live = (values: Partial<FlowDevice['live']>): FlowDevice['live'] => ({ powerW: null, levelWh: null, flowW: null, soc: null, mode: null, stale: false, validUntil: null, ...values });
 const stats = (netGridFlowW: number | null) => ({ productionW: 0, consumptionW: 0, storageFlowW: 0, netGridFlowW, stale: false, validUntil: null });
 
 describe('flowNodes', () => {
   const devices: FlowDevice[] = [
     { id: '1', kind: 'SOLAR_PANEL', live: live({ powerW: 1200 }) },
     { id: '2', kind: 'SOLAR_PANEL', live: live({ powerW: 300 }) },
-    { id: '3', kind: 'BATTERY', live: live({ flowW: -500, soc: 0.4 }) },
+    { id: '3', kind: 'BATTERY', live: live({ flowW: -500, soc: 0.4, levelWh: 4000 }) },
     { id: '4', kind: 'ELECTRIC_VEHICLE', live: live({ flowW: 2000, soc: 0.7, mode: 'charging' }) },
   ];
 
@@ -16,7 +16,7 @@ describe('flowNodes', () => {
     const nodes = Object.fromEntries(flowNodes(stats(-700), devices).map((n) => [n.key, n]));
     expect(nodes.solar).toMatchObject({ powerW: 1500, direction: 'in', present: true });
     // storage flow < 0 discharges: into the house
-    expect(nodes.battery).toMatchObject({ powerW: 500, direction: 'in', soc: 0.4 });
+    expect(nodes.battery).toMatchObject({ powerW: 500, direction: 'in', soc: 0.4, levelWh: 4000 });
     expect(nodes.ev).toMatchObject({ powerW: 2000, direction: 'out', soc: 0.7, mode: 'charging' });
     // net grid flow < 0 exports
     expect(nodes.grid).toMatchObject({ powerW: 700, direction: 'out' });

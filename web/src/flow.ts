@@ -4,6 +4,7 @@ import type { DeviceKind } from './generated/graphql';
 
 export interface LiveValues {
   powerW: number | null;
+  levelWh: number | null;
   flowW: number | null;
   soc: number | null;
   mode: string | null;
@@ -36,6 +37,8 @@ export interface FlowNode {
   /** 'in': towards the house, 'out': away from it. */
   direction: Direction;
   soc: number | null;
+  /** Stored energy [Wh] (storage nodes). */
+  levelWh: number | null;
   mode: string | null;
   present: boolean;
 }
@@ -55,7 +58,7 @@ function direction(signed: number | null, positiveIs: Direction): Direction {
 }
 
 function node(key: FlowNode['key'], label: string, signed: number | null, positiveIs: Direction, present: boolean, extra: Partial<FlowNode> = {}): FlowNode {
-  return { key, label, powerW: signed === null ? null : Math.abs(signed), direction: direction(signed, positiveIs), soc: null, mode: null, present, ...extra };
+  return { key, label, powerW: signed === null ? null : Math.abs(signed), direction: direction(signed, positiveIs), soc: null, levelWh: null, mode: null, present, ...extra };
 }
 
 export function flowNodes(stats: FlowStats | null, devices: FlowDevice[]): FlowNode[] {
@@ -71,9 +74,13 @@ export function flowNodes(stats: FlowStats | null, devices: FlowDevice[]): FlowN
     node('solar', 'Solar', sum(solar.map((d) => d.live.powerW)), 'in', solar.length > 0),
     node('generator', 'Generator', sum(generators.map((d) => d.live.powerW)), 'in', generators.length > 0),
     // storage flow > 0 charges: power leaves the house
-    node('battery', 'Battery', sum(batteries.map((d) => d.live.flowW)), 'out', batteries.length > 0, { soc: socOf(batteries) }),
+    node('battery', 'Battery', sum(batteries.map((d) => d.live.flowW)), 'out', batteries.length > 0, {
+      soc: socOf(batteries),
+      levelWh: sum(batteries.map((d) => d.live.levelWh)),
+    }),
     node('ev', 'Electric vehicle', sum(evs.map((d) => d.live.flowW)), 'out', evs.length > 0, {
       soc: socOf(evs),
+      levelWh: sum(evs.map((d) => d.live.levelWh)),
       mode: evs.length === 1 ? evs[0].live.mode : null,
     }),
     node('climate', 'Heating & cooling', sum(climate.map((d) => d.live.powerW)), 'out', climate.length > 0),

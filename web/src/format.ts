@@ -21,3 +21,9 @@ export function time(value: string | null | undefined): string {
   if (!value) return '—';
   return new Date(value).toLocaleTimeString();
 }
+
+/** Stored energy, to the watt-hour: it moves visibly with every tick of a charging store. */
+export function kwh(valueWh: number | null | undefined): string {
+  if (valueWh === null || valueWh === undefined || Number.isNaN(valueWh)) return '—';
+  return `${(valueWh / 1000).toFixed(3)} kWh`;
+}

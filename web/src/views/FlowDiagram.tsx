@@ -2,7 +2,7 @@
 // arrow per flow whose dashes run in the flow's direction. A tick changes only text and
 // classes (fixed geometry), so it repaints without a layout pass over the page.
 import type { FlowNode } from '../flow';
-import { percent, watts } from '../format';
+import { kwh, percent, time, watts } from '../format';
 
 const SIZE = 360;
 const CENTRE = SIZE / 2;
@@ -15,12 +15,12 @@ function position(index: number, count: number, key: FlowNode['key']): [number, 
   return [CENTRE + RADIUS * Math.cos(angle), CENTRE + RADIUS * Math.sin(angle)];
 }
 
-export function FlowDiagram({ nodes, stale, consumptionW }: { nodes: FlowNode[]; stale: boolean; consumptionW: number | null }) {
+export function FlowDiagram({ nodes, stale, consumptionW, timestamp }: { nodes: FlowNode[]; stale: boolean; consumptionW: number | null; timestamp: string | null }) {
   const shown = nodes.filter((n) => n.present);
   const others = shown.filter((n) => n.key !== 'grid');
   const at = (n: FlowNode): [number, number] => position(others.indexOf(n), others.length, n.key);
   return (
-    <figure class={`flow${stale ? ' stale' : ''}`} aria-label="Live power flow" data-stale={stale ? 'true' : 'false'}>
+    <figure class={`flow${stale ? ' stale' : ''}`} aria-label="Live power flow" data-stale={stale ? 'true' : 'false'} data-timestamp={timestamp ?? ''}>
       <svg viewBox={`0 0 ${SIZE} ${SIZE}`} role="img" aria-hidden="true">
         {shown.map((n) => {
           const [x, y] = at(n);
@@ -46,12 +46,13 @@ export function FlowDiagram({ nodes, stale, consumptionW }: { nodes: FlowNode[];
             <strong data-flow-value={n.key}>{watts(n.powerW)}</strong>
             <span class="sr-only"> {verb}</span>
             {n.soc !== null && <small data-flow-soc={n.key}>{percent(n.soc)}</small>}
+            {n.levelWh !== null && <small data-flow-level={n.key}>{kwh(n.levelWh)}</small>}
             {n.mode && <small data-flow-mode={n.key}>{n.mode}</small>}
           </div>
         );
       })}
       <div role="status" aria-live="polite" class="freshness">
-        {stale ? <span class="badge warn" data-testid="stale">Stale: no current values</span> : <span class="badge ok">Live</span>}
+        {stale ? <span class="badge warn" data-testid="stale">Stale: no current values</span> : <span class="badge ok">Live · {time(timestamp)}</span>}
       </div>
     </figure>
   );

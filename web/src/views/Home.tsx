@@ -72,7 +72,7 @@ export function HomePage({ homeId }: { homeId: string }) {
       {editing && typeof editing === 'object' && <DeviceForm homeId={home.id} device={editing} onDone={done} onCancel={() => setEditing(null)} />}
       <section aria-labelledby="flow-title" class="flow-section">
         <h2 id="flow-title">Power flow</h2>
-        <FlowDiagram nodes={nodes} stale={stale} consumptionW={stats?.consumptionW ?? null} />
+        <FlowDiagram nodes={nodes} stale={stale} consumptionW={stats?.consumptionW ?? null} timestamp={stats?.timestamp ?? null} />
         <p class="muted">
           Self-sufficiency <span data-testid="self-sufficiency">{percent(stats?.selfSufficiency)}</span>
           {stats?.storageSoc !== null && stats?.storageSoc !== undefined && <> · storage {percent(stats.storageSoc)}</>}
