@@ -43,6 +43,13 @@ export const session = new Session(renew);
 
 let ws: WsClient | null = null;
 
+/** The first reconnection at once (a 4403 at token expiry must not leave a gap in the
+ *  stream), later ones backing off up to 10 s, with jitter. */
+export function reconnectDelay(retries: number): Promise<void> {
+  const ms = retries === 0 ? 0 : Math.min(1000 * 2 ** (retries - 1), 10_000) + Math.random() * 500;
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 function socket(): WsClient {
   if (!ws) {
     ws = createWsClient({
@@ -50,6 +57,7 @@ function socket(): WsClient {
       lazy: true,
       lazyCloseTimeout: 1000,
       retryAttempts: Infinity,
+      retryWait: reconnectDelay,
       // Each (re)connection asks for a token that is valid now: after a 4403 close the client
       // reconnects, and the session renews the token first.
       connectionParams: async () => {
