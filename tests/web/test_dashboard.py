@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import RefreshToken
-from devices.models import Alert, ElectricVehicle, EnergyMeter, Home
+from devices.models import Alert, ElectricVehicle, EnergyMeter, Home, HomeEnergyHistory
 from tests.devices.factories import (
     BatteryFactory,
     ElectricVehicleFactory,
@@ -291,3 +291,44 @@ def test_an_alert_raised_by_a_meter_shows_live_and_can_be_resolved(
         wait_until(lambda: Alert.objects.get(pk=alert.pk).resolved_at is not None, "resolved", 10)
     finally:
         _stop(emulator)
+
+
+def test_energy_history_shows_as_stacked_bars_by_hour_and_by_day(signed_in: Any, user: Any) -> None:
+    # given a home with 36 hours of recorded energy, one row an hour, ending at today's 12:00
+    home = _home(user)
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    HomeEnergyHistory.objects.bulk_create(
+        HomeEnergyHistory(home=home, tick_at=noon - timedelta(hours=h), production_wh=800.0 + h,
+                          consumption_wh=600.0, import_wh=100.0, export_wh=300.0 + h,
+                          charge_wh=50.0, discharge_wh=50.0)
+        for h in range(36)
+    )  # fmt: skip
+    page: Page = signed_in(user)
+    _open_home(page, home)
+    history = page.get_by_role("region", name="Energy history")
+    chart = history.get_by_test_id("history-chart")
+
+    # when the owner asks for the two days up to tomorrow by hour, then by day
+    yesterday = (noon - timedelta(days=1)).date().isoformat()
+    tomorrow = (noon + timedelta(days=1)).date().isoformat()
+    history.get_by_label("From").fill(yesterday)
+    history.get_by_label("To").fill(tomorrow)
+    history.get_by_label("By").select_option("HOUR")
+    history.get_by_role("button", name="Show").click()
+
+    # then a bar chart has one bucket per hour with data in the range, then one per day
+    start = datetime.fromisoformat(yesterday).replace(tzinfo=UTC)
+    end = datetime.fromisoformat(tomorrow).replace(tzinfo=UTC)
+    in_range = HomeEnergyHistory.objects.filter(home=home, tick_at__gte=start, tick_at__lt=end)
+    assert in_range.count() == 36
+    expect(chart).to_have_attribute("data-buckets", "36")
+    expect(chart.locator("canvas")).to_be_visible()
+    chart.scroll_into_view_if_needed()
+    screenshot(page, "history-hourly")
+    history.get_by_label("By").select_option("DAY")
+    history.get_by_role("button", name="Show").click()
+    expect(chart).to_have_attribute("data-buckets", "2")
+    screenshot(page, "history-daily")
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    page.get_by_role("heading", name=home.name, level=1).scroll_into_view_if_needed()
+    screenshot(page, "home-phone")

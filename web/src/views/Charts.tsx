@@ -49,16 +49,20 @@ export function History({ homeId }: { homeId: string }) {
         </label>
         <label>
           By
-          <select name="bucket" defaultValue={range.bucket}>
-            <option value="HOUR">hour</option>
-            <option value="DAY">day</option>
+          <select name="bucket">
+            <option value="HOUR" selected={range.bucket === 'HOUR'}>
+              hour
+            </option>
+            <option value="DAY" selected={range.bucket === 'DAY'}>
+              day
+            </option>
           </select>
         </label>
         <button type="submit">Show</button>
       </form>
       {error && <p role="alert">{error}</p>}
       {buckets && buckets.length === 0 && <p>No energy recorded in this range yet.</p>}
-      <div ref={chart} class="chart" data-testid="history-chart" aria-label="Energy per bucket, stacked bars" role="img" />
+      <div ref={chart} class="chart" data-testid="history-chart" data-buckets={buckets?.length ?? ''} aria-label="Energy per bucket, stacked bars" role="img" />
     </section>
   );
 }
@@ -88,7 +92,7 @@ export function MeterReadings({ deviceId }: { deviceId: string }) {
       </label>
       {error && <p role="alert">{error}</p>}
       {points && points.xs.length === 0 && <p>No readings in this range.</p>}
-      <div ref={chart} class="chart" data-testid="readings-chart" role="img" aria-label="Power over time, line chart" />
+      <div ref={chart} class="chart" data-testid="readings-chart" data-points={points?.xs.length ?? ''} role="img" aria-label="Power over time, line chart" />
     </section>
   );
 }

@@ -66,9 +66,11 @@ function Controls({ device }: { device: DeviceFieldsFragment }) {
     form = (
       <form class="control" onSubmit={submit((f) => ['set_ev_mode', { mode: String(f.get('mode')) }])}>
         <label for={id('mode')}>Mode</label>
-        <select id={id('mode')} name="mode" defaultValue={device.mode.toLowerCase()}>
+        <select id={id('mode')} name="mode">
           {['charging', 'discharging', 'idle', 'offline'].map((m) => (
-            <option value={m}>{m}</option>
+            <option value={m} selected={m === device.mode.toLowerCase()}>
+              {m}
+            </option>
           ))}
         </select>
         <button type="submit">Set mode</button>

@@ -167,9 +167,11 @@ export function DeviceForm({ homeId, device, onDone, onCancel }: { homeId: strin
       {!device && (
         <div class="field">
           <label for="field-kind">Kind</label>
-          <select id="field-kind" name="kind" value={kind} onChange={(e) => setKind((e.currentTarget as HTMLSelectElement).value as DeviceKind)}>
+          <select id="field-kind" name="kind" onChange={(e) => setKind((e.currentTarget as HTMLSelectElement).value as DeviceKind)}>
             {(Object.keys(KIND_LABELS) as DeviceKind[]).map((k) => (
-              <option value={k}>{KIND_LABELS[k]}</option>
+              <option value={k} selected={k === kind}>
+                {KIND_LABELS[k]}
+              </option>
             ))}
           </select>
         </div>
