@@ -21,18 +21,24 @@ export function FlowDiagram({ nodes, stale, consumptionW, timestamp }: { nodes: 
   const at = (n: FlowNode): [number, number] => position(others.indexOf(n), others.length, n.key);
   return (
     <figure class={`flow${stale ? ' stale' : ''}`} aria-label="Live power flow" data-stale={stale ? 'true' : 'false'} data-timestamp={timestamp ?? ''}>
-      <svg viewBox={`0 0 ${SIZE} ${SIZE}`} role="img" aria-hidden="true">
-        {shown.map((n) => {
-          const [x, y] = at(n);
-          const [x1, y1, x2, y2] = n.direction === 'out' ? [CENTRE, CENTRE, x, y] : [x, y, CENTRE, CENTRE];
-          return <line key={n.key} x1={x1} y1={y1} x2={x2} y2={y2} class={`arrow ${n.direction}`} data-arrow={n.key} />;
-        })}
+      <svg viewBox={`0 0 ${SIZE} ${SIZE}`} aria-hidden="true">
         <circle cx={CENTRE} cy={CENTRE} r={34} class="house" />
         {shown.map((n) => {
           const [x, y] = at(n);
           return <circle key={n.key} cx={x} cy={y} r={30} class={`node ${n.key}`} />;
         })}
       </svg>
+      {shown.map((n) => {
+        // An arrow is a strip from the house to the node, rotated into place once; its dashes
+        // move by a transform animation, which the compositor runs without the main thread.
+        const [x, y] = at(n);
+        const degrees = (Math.atan2(y - CENTRE, x - CENTRE) * 180) / Math.PI;
+        return (
+          <div key={n.key} class={`arrow ${n.direction}`} data-arrow={n.key} aria-hidden="true" style={{ width: `${(RADIUS / SIZE) * 100}%`, transform: `rotate(${degrees}deg)` }}>
+            <div class="dashes" />
+          </div>
+        );
+      })}
       <div class="house-label" style={{ left: '50%', top: '50%' }}>
         <span>Home</span>
         <strong data-flow-value="home">{watts(consumptionW)}</strong>
