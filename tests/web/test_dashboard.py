@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import RefreshToken
+from accounts.models import RefreshToken, User
+from devices.hardware import device_authenticate
 from devices.models import Alert, ElectricVehicle, EnergyMeter, Home, HomeEnergyHistory
 from tests.devices.factories import (
     BatteryFactory,
@@ -332,3 +333,66 @@ def test_energy_history_shows_as_stacked_bars_by_hour_and_by_day(signed_in: Any,
     page.set_viewport_size(PHONE)  # type: ignore[arg-type]
     page.get_by_role("heading", name=home.name, level=1).scroll_into_view_if_needed()
     screenshot(page, "home-phone")
+
+
+def test_register_then_sign_in_by_keyboard_alone(page: Page, server: Any) -> None:
+    # given the sign-in page
+    page.goto(f"http://127.0.0.1:{server.port}/")
+
+    # when a newcomer creates an account and signs in, typing and pressing keys only
+    page.get_by_role("button", name="Create an account").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
+    page.get_by_label("Username").focus()
+    page.keyboard.type("newcomer")
+    page.keyboard.press("Tab")
+    page.keyboard.type("a long enough passphrase")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Account newcomer created")
+    screenshot(page, "register")
+    expect(page.get_by_label("Username")).to_have_value("newcomer")
+    expect(page.get_by_label("Password")).to_be_focused()
+    expect(page.get_by_label("Password")).to_have_value("")
+    page.keyboard.type("a long enough passphrase")
+    page.keyboard.press("Enter")
+
+    # then the account exists and the homes overview greets them, its links reachable by Tab
+    expect(page.get_by_test_id("user")).to_have_text("newcomer")
+    assert User.objects.filter(username="newcomer").exists()
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement.textContent")
+    assert focused.strip() == "Skip to content"
+
+
+def test_a_meter_added_in_the_page_gets_a_key_shown_once(
+    signed_in: Any, user: Any, browser: Any
+) -> None:
+    # given a home's page
+    home = _home(user)
+    page: Page = signed_in(user)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.on("dialog", lambda dialog: dialog.accept())
+    _open_home(page, home)
+
+    # when the owner adds an energy meter, then asks for its API key
+    page.get_by_role("button", name="Add device").click()
+    form = page.get_by_role("form", name="Add a device")
+    form.get_by_label("Kind").select_option("ENERGY_METER")
+    form.get_by_label("Name").fill("Garage meter")
+    form.get_by_role("button", name="Add device").click()
+    meter = page.locator("article", has=page.get_by_role("heading", name="Garage meter"))
+    meter.get_by_role("button", name="New API key").click()
+
+    # then the key is shown once, copyable, and it is the key the server now accepts
+    key = meter.get_by_test_id("api-key").inner_text()
+    stored = EnergyMeter.objects.get(home=home, name="Garage meter")
+    assert stored.source == "physical"
+    assert stored.api_key_prefix and stored.api_key_prefix in key
+    assert device_authenticate(key=key) is not None
+    meter.get_by_role("button", name="Copy key").click()
+    expect(meter.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("() => navigator.clipboard.readText()") == key
+    screenshot(page, "api-key")
+    signed_in(user)  # a new page load
+    _open_home(page, home)
+    expect(page.get_by_test_id("api-key")).to_have_count(0)

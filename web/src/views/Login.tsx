@@ -13,7 +13,8 @@ export function Login() {
 
   async function submit(event: Event) {
     event.preventDefault();
-    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const element = event.currentTarget as HTMLFormElement;
+    const form = new FormData(element);
     const username = String(form.get('username') ?? '');
     const password = String(form.get('password') ?? '');
     setBusy(true);
@@ -29,6 +30,9 @@ export function Login() {
           setProblems({ fields: {}, general: [] });
           setNotice(`Account ${answer.register.username} created: sign in.`);
           setMode('login');
+          // the username stays filled in; the password is typed again
+          (element.elements.namedItem('password') as HTMLInputElement).value = '';
+          (element.elements.namedItem('password') as HTMLInputElement).focus();
         }
       }
     } catch (e) {
