@@ -28,6 +28,7 @@ async function post<T>(query: string, variables: Record<string, unknown>, token?
 
 // Cookie mode: the API reads the httpOnly refresh cookie when no token is passed.
 const REFRESH_BY_COOKIE = 'mutation { refreshToken { accessToken refreshToken expiresIn user { id username } } }';
+const LOGOUT_BY_COOKIE = 'mutation { logout }';
 
 async function renew(refreshToken: string | null): Promise<Tokens | null> {
   if (refreshToken) {
@@ -111,8 +112,12 @@ export async function login(username: string, password: string): Promise<string 
 
 export async function logout(): Promise<void> {
   const refreshToken = session.refreshToken;
-  if (refreshToken) await client.mutation(LogoutDocument, { refreshToken }).toPromise();
-  session.clear();
+  try {
+    if (refreshToken) await client.mutation(LogoutDocument, { refreshToken }).toPromise();
+    else await post(LOGOUT_BY_COOKIE, {}); // a session resumed from the cookie: the API clears it
+  } finally {
+    session.clear();
+  }
   ws?.terminate();
   ws = null;
 }
