@@ -53,3 +53,27 @@ describe('Session', () => {
     expect(seen).toEqual(['alice', null]);
   });
 });
+
+describe('reconnectDelay', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('reconnects at once the first time, then backs off up to 10 s', async () => {
+    const { reconnectDelay } = await import('./api');
+    const waited = async (retries: number) => {
+      let done = false;
+      void reconnectDelay(retries).then(() => (done = true));
+      let ms = 0;
+      while (!done && ms <= 11_000) {
+        await vi.advanceTimersByTimeAsync(100);
+        ms += 100;
+      }
+      return ms;
+    };
+    expect(await waited(0)).toBe(100);
+    expect(await waited(1)).toBeGreaterThanOrEqual(1000);
+    expect(await waited(1)).toBeLessThanOrEqual(1600);
+    expect(await waited(20)).toBeGreaterThanOrEqual(10_000);
+    expect(await waited(20)).toBeLessThanOrEqual(10_600);
+  });
+});

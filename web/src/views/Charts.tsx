@@ -13,9 +13,14 @@ function useChart(build: (el: HTMLElement, width: number) => uPlot | null, key: 
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!ref.current) return;
-    ref.current.textContent = '';
-    const chart = build(ref.current, Math.max(280, Math.min(ref.current.clientWidth || 800, 1000)));
-    return () => chart?.destroy();
+    const element = ref.current;
+    element.textContent = '';
+    const width = () => Math.max(280, Math.min(element.clientWidth || 800, 1000));
+    const chart = build(element, width());
+    // follow the page's width (a phone turned, a window resized), measured outside a tick
+    const observer = new ResizeObserver(() => chart && chart.width !== width() && chart.setSize({ width: width(), height: chart.height }));
+    observer.observe(element);
+    return () => (observer.disconnect(), chart?.destroy());
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   return ref;
