@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& echo $$p && break; done)
 
-.PHONY: run test lint typecheck pytest install install-dev bench-api bench-physics bench-farm bench-stats bench-ingest bench-live clean
+.PHONY: run test lint typecheck pytest install install-dev web web-check bench-web bench-api bench-physics bench-farm bench-stats bench-ingest bench-live clean
 
 $(VENV)/bin/python:
 	@if [ -z "$(PYTHON)" ]; then echo "gridtwin needs Python 3.11 or newer on PATH." >&2; exit 1; fi
@@ -39,7 +39,27 @@ typecheck: install-dev
 pytest: install-dev
 	$(PY) -m tests.with_servers -- pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# The dashboard (web/): Node packages from the lockfile only. Its build is committed, so
+# `make run` needs no Node; `make web` rebuilds it after a change.
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web: web/node_modules/.installed
+	cd web && npm run --silent codegen && npm run --silent build
+
+# Types regenerated from the committed schema, type check, unit tests, and a rebuild: any
+# difference from what is committed (a schema change the dashboard does not follow, a stale
+# bundle) fails.
+web-check: web
+	cd web && npm test --silent
+	@changed="$$(git status --porcelain -- web/src/generated web/dist)"; \
+	if [ -n "$$changed" ]; then \
+		echo "The dashboard's generated types or build differ from the committed ones:" >&2; \
+		echo "$$changed" >&2; git --no-pager diff --stat -- web/src/generated web/dist >&2; \
+		echo "Run \`make web\` and commit the result." >&2; exit 1; fi
+
+test: lint typecheck web-check pytest
 
 bench-api: install-dev
 	$(PY) -m tests.with_servers -- python -m bench.api
@@ -59,5 +79,8 @@ bench-stats: install-dev
 bench-live: install-dev
 	$(PY) -m tests.with_servers -- python -m bench.live
 
+bench-web: install-dev
+	$(PY) -m tests.with_servers -- python -m bench.web
+
 clean:
-	rm -rf $(VENV) gridtwin.sqlite3 .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) web/node_modules test-artifacts gridtwin.sqlite3 .mypy_cache .ruff_cache .pytest_cache

@@ -18,6 +18,7 @@ django_application = get_asgi_application()  # sets Django up before the imports
 from django.conf import settings  # noqa: E402
 
 from config.cors import allowed_origins, cross_origin  # noqa: E402
+from config.dashboard import dashboard_app  # noqa: E402
 from devices.live.pubsub import close_hub  # noqa: E402
 from graphql_api.schema import schema  # noqa: E402
 from graphql_api.websocket import GraphQLWebSocketApp  # noqa: E402
@@ -79,6 +80,8 @@ async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await monitoring_http.endpoints(scope, receive, send)
         elif scope["path"].startswith(GRAPHQL_PATH_PREFIX):
             await graphql_http(scope, receive, send)
+        elif dashboard_app.handles(scope["path"]):
+            await dashboard_app(scope, receive, send)
         elif scope["path"].startswith(API_PATH_PREFIXES):
             await api_application(scope, receive, send)
         else:
