@@ -46,7 +46,7 @@ SDL = (Path(__file__).parent / "snapshots" / "schema.graphql").read_text()
 SCHEMA = graphql.build_schema(SDL)
 QUERY_FIELDS = sorted(SCHEMA.query_type.fields) if SCHEMA.query_type else []
 MUTATION_FIELDS = sorted(SCHEMA.mutation_type.fields) if SCHEMA.mutation_type else []
-EXAMPLES_PER_FIELD = 40
+EXAMPLES_PER_FIELD = 30
 MASKED = "Unexpected error."
 DEMO = "demo"
 
