@@ -15,6 +15,7 @@ Runs are reproducible: Hypothesis is derandomized and keeps no example database.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from collections.abc import Iterator
@@ -165,11 +166,44 @@ def answer_checked(response: httpx.Response, document: str) -> dict[str, Any]:
     return body
 
 
+def with_variables(document: graphql.DocumentNode) -> tuple[str, dict[str, Any]]:
+    """The same operation with each root field's arguments sent as variables, as clients do:
+    values then go through the scalars' ``parse_value``, not their literal parsing."""
+    operation = document.definitions[0]
+    assert isinstance(operation, graphql.OperationDefinitionNode)
+    root = SCHEMA.get_root_type(operation.operation)
+    assert root is not None
+    definitions: list[graphql.VariableDefinitionNode] = []
+    variables: dict[str, Any] = {}
+    selections = []
+    for selection in operation.selection_set.selections:
+        assert isinstance(selection, graphql.FieldNode)
+        field_def = root.fields[selection.name.value]
+        arguments = []
+        for argument in selection.arguments or ():
+            variable = graphql.VariableNode(name=graphql.NameNode(value=f"v{len(definitions)}"))
+            argument_type = field_def.args[argument.name.value].type
+            definitions.append(
+                graphql.VariableDefinitionNode(
+                    variable=variable, type=graphql.parse_type(str(argument_type))
+                )
+            )
+            variables[variable.name.value] = graphql.value_from_ast_untyped(argument.value)
+            arguments.append(graphql.ArgumentNode(name=argument.name, value=variable))
+        selections.append(dataclasses.replace(selection, arguments=tuple(arguments)))
+    operation = dataclasses.replace(
+        operation,
+        variable_definitions=tuple(definitions),
+        selection_set=dataclasses.replace(operation.selection_set, selections=tuple(selections)),
+    )
+    return graphql.print_ast(graphql.DocumentNode(definitions=(operation,))), variables
+
+
 def fuzz_field(client: httpx.Client, field: str, token: str | None, other: OtherOwner) -> None:
     """Send ``EXAMPLES_PER_FIELD`` generated operations on one root field."""
     pool = [*owner_ids(), *sorted(other.ids), "0", "-1", "987654321", missing_uuid()]
     build = mutations if field in MUTATION_FIELDS else queries
-    documents = build(SDL, fields=[field], custom_scalars=scalars(pool))
+    documents = build(SDL, fields=[field], custom_scalars=scalars(pool), print_ast=lambda d: d)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     @settings(
@@ -179,10 +213,16 @@ def fuzz_field(client: httpx.Client, field: str, token: str | None, other: Other
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(document=documents)
-    def one(document: str) -> None:
-        note(document)
-        response = client.post("/graphql/", json={"query": document}, headers=headers)
+    @given(tree=documents, as_variables=st.booleans())
+    def one(tree: graphql.DocumentNode, as_variables: bool) -> None:
+        if as_variables:
+            document, variables = with_variables(tree)
+        else:
+            document, variables = graphql.print_ast(tree), {}
+        note(f"{document}\nvariables: {variables!r}")
+        response = client.post(
+            "/graphql/", json={"query": document, "variables": variables}, headers=headers
+        )
         body = answer_checked(response, document)
         data = body.get("data") or {}
         counts = tally.setdefault(field, [0, 0])
