@@ -27,7 +27,9 @@ EVENING = datetime(2026, 6, 22, 19, 0, tzinfo=UTC)  # London 20:00: the vehicle 
 def home(user: Any) -> dict[str, Any]:
     home = HomeFactory(owner=user, latitude=51.5, longitude=-0.1, timezone="Europe/London")
     battery = BatteryFactory(home=home, level_wh=5000.0)
-    vehicle = ElectricVehicleFactory(home=home, mode=EvMode.IDLE, level_wh=10_000.0)  # wants charge
+    vehicle = ElectricVehicleFactory(  # wants charge; never away, whatever the time of day
+        home=home, mode=EvMode.IDLE, level_wh=10_000.0, away_days=0
+    )
     return {"home": home, "battery": battery, "vehicle": vehicle}
 
 
