@@ -8,8 +8,10 @@ API accepts (real ids of both owners, time zones, command names, physical number
 operations get past validation into the resolvers, with plain random values beside them.
 
 Every answer must be a JSON GraphQL answer with a status below 500, no error masked as
-"Unexpected error." (a fault of ours), and every error a message. The owner's answers never show
-the second owner's ids or names, and after the run the second owner's rows are as they were.
+"Unexpected error." (a fault of ours), and every error a message. No answer shows the second
+owner's ids or names, a caller without a token gets no data from a field that needs one, and
+after the run the second owner's rows are as they were. Half the operations send their arguments
+as variables (as clients do), half inline.
 Runs are reproducible: Hypothesis is derandomized and keeps no example database.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -35,6 +38,7 @@ from devices.models import Alert, Device, DeviceCommand, Home
 from tests.fuzzing import (
     OtherOwner,
     leaks,
+    live_state_clear,
     missing_uuid,
     other_owner_rows,
     other_owner_seed,
@@ -135,11 +139,22 @@ def scalars(id_pool: list[str]) -> dict[str, st.SearchStrategy[graphql.ValueNode
     }
 
 
+@pytest.fixture(autouse=True)
+def _no_state_left_behind() -> Iterator[None]:
+    yield
+    live_state_clear()
+
+
 @pytest.fixture(scope="module")
 def web(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    with procfile_web(MQTT_TOPIC_PREFIX=f"fuzz-{missing_uuid()[-8:]}/gridtwin/devices") as url:
-        yield url
+    quiet = logging.getLogger("httpx")  # one line per request otherwise
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        with procfile_web(MQTT_TOPIC_PREFIX=f"fuzz-{uuid.uuid4().hex[:8]}/gridtwin/devices") as url:
+            yield url
+    finally:
+        quiet.setLevel(level)
 
 
 def owner_ids() -> list[str]:

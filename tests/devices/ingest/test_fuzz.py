@@ -12,7 +12,6 @@ Runs are reproducible: Hypothesis is derandomized and keeps no example database.
 from __future__ import annotations
 
 import io
-import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from schemathesis.config import SchemathesisConfig
 
 from devices import hardware
 from devices.models import DeviceCommand, EnergyMeter, Reading
-from tests.fuzzing import OtherOwner, leaks, other_owner_rows, other_owner_seed
+from tests.fuzzing import OtherOwner, leaks, live_state_clear, other_owner_rows, other_owner_seed
 from tests.web_process import procfile_web
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -68,9 +67,15 @@ def recent_instants() -> st.SearchStrategy[str]:
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_state_left_behind() -> Iterator[None]:
+    yield
+    live_state_clear()
+
+
 @pytest.fixture(scope="module")
 def web(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # For every date-time schemathesis generates in this process (only this module generates).
     schemathesis.openapi.format("date-time", recent_instants())
     with procfile_web(
         MQTT_TOPIC_PREFIX=f"fuzz-{uuid.uuid4().hex[:8]}/gridtwin/devices",
