@@ -86,7 +86,8 @@ def home_delete(*, user_id: int, home_id: int | str) -> Home:
         home = selectors.home_get(user_id=user_id, home_id=home_id)
     except Home.DoesNotExist:
         raise not_found("id", "Home") from None
-    deleted = Home(pk=home.pk, owner_id=home.owner_id, name=home.name)
+    # The answer is the home as it was: every field, though its row is gone.
+    deleted = Home(**{f.attname: getattr(home, f.attname) for f in Home._meta.concrete_fields})
     home.delete()
     return deleted
 

@@ -31,6 +31,7 @@ from graphql_api.hardware.queries import HardwareQuery
 from graphql_api.live.queries import EnergyStatsQuery
 from graphql_api.live.subscriptions import DeviceSubscription
 from graphql_api.metrics import OperationMetrics
+from graphql_api.scalars import SCALAR_MAP
 
 logger = logging.getLogger("strawberry.execution")
 
@@ -103,7 +104,7 @@ def build_schema() -> Schema:
         subscription=Subscription,
         types=list(DEVICE_TYPES),
         extensions=chosen,
-        config=StrawberryConfig(disable_field_suggestions=not introspection),
+        config=StrawberryConfig(disable_field_suggestions=not introspection, scalar_map=SCALAR_MAP),
         documents=documents,
     )
 

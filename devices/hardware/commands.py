@@ -55,7 +55,11 @@ def _command_message(command: DeviceCommand) -> dict[str, Any]:
 
 
 def _retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=settings.COMMAND_RETRY_BASE_S * 2 ** max(attempts - 1, 0))
+    """Doubling from ``COMMAND_RETRY_BASE_S``, never past a command's lifetime: a device that polls
+    often counts an attempt per poll, and an unbounded doubling soon overflows the date."""
+    doublings = min(max(attempts - 1, 0), 62)
+    delay_s = min(settings.COMMAND_RETRY_BASE_S * 2**doublings, settings.COMMAND_TTL_S)
+    return timedelta(seconds=delay_s)
 
 
 # The arguments each command takes. Any other is refused, so what is stored and sent holds only

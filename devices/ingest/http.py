@@ -4,6 +4,8 @@
 ``GET  /api/v1/commands``             commands waiting for this device (marks them sent)
 ``POST /api/v1/commands/{id}/ack``    ``{"status": "acknowledged" | "failed", "result": {...}}``
 
+Described for clients in ``docs/openapi.yaml`` (served at ``GET /api/v1/openapi.json``).
+
 Answers: 201 stored, 400 invalid (nothing stored), 401 bad key, 403 not a physical device,
 413 body or batch too large, 429 over the per-device rate (``Retry-After``).
 """
@@ -86,6 +88,13 @@ def _error(status: int, message: str, **extra: Any) -> JsonResponse:
     return response
 
 
+def method_not_allowed(*allowed: str) -> JsonResponse:
+    """405, naming the methods the endpoint takes (``Allow``, as HTTP requires)."""
+    response = _error(405, f"Use {' or '.join(allowed)}.")
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
 def _too_big(request: HttpRequest) -> bool:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -152,7 +161,7 @@ def _telemetry(key: str | None, raw: bytes) -> JsonResponse:
 @csrf_exempt
 async def telemetry(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
-        return _error(405, "Use POST.")
+        return method_not_allowed("POST")
     if _too_big(request):
         return _refused("too_large", 413, f"Body over {settings.TELEMETRY_MAX_BODY_BYTES} bytes.")
     raw = request.body
@@ -173,8 +182,8 @@ def _commands(key: str | None) -> JsonResponse:
 
 @csrf_exempt
 async def commands(request: HttpRequest) -> JsonResponse:
-    if request.method != "GET":
-        return _error(405, "Use GET.")
+    if request.method != "GET":  # not HEAD either: a poll marks the commands sent
+        return method_not_allowed("GET")
     return await _run(_commands, request.headers.get("X-API-Key"))
 
 
@@ -207,7 +216,12 @@ def _command_ack(key: str | None, command_id: str, raw: bytes) -> JsonResponse:
 @csrf_exempt
 async def command_ack(request: HttpRequest, command_id: str) -> JsonResponse:
     if request.method != "POST":
-        return _error(405, "Use POST.")
+        return method_not_allowed("POST")
     if _too_big(request):
         return _error(413, "Body too large.")
     return await _run(_command_ack, request.headers.get("X-API-Key"), command_id, request.body)
+
+
+async def unknown(request: HttpRequest) -> JsonResponse:
+    """Any other path under the device API: a JSON answer like every other, not an HTML page."""
+    return _error(404, "No such endpoint; the API is described at /api/v1/openapi.json.")

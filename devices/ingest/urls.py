@@ -1,9 +1,11 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from devices.ingest import http
+from devices.ingest import http, openapi
 
 urlpatterns = [
     path("telemetry", http.telemetry, name="telemetry"),
     path("commands", http.commands, name="commands"),
     path("commands/<str:command_id>/ack", http.command_ack, name="command-ack"),
+    path("openapi.json", openapi.openapi, name="openapi"),
+    re_path(r"", http.unknown, name="unknown"),  # last: everything else under the API
 ]

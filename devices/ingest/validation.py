@@ -230,6 +230,8 @@ def _reading(
     elif timestamp_required:
         problems["timestamp"] = "Required for every reading of a batch."
     seq = item.get("seq")
+    if isinstance(seq, float) and seq.is_integer():
+        seq = int(seq)  # JSON has one kind of number: 42.0 is the integer 42
     if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
         problems["seq"] = "Must be an integer."
     elif seq is not None and not 0 <= seq <= SEQ_MAX:

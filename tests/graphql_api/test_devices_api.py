@@ -128,6 +128,38 @@ def test_home_crud(gql: GraphQLClient, user: Any) -> None:
     assert gql(HOME, {"id": home_id})["data"]["home"] is None
 
 
+DELETE_HOME_EVERY_FIELD = f"""
+mutation($id: ID!) {{
+  deleteHome(id: $id) {{
+    ... on Home {{
+      id name latitude longitude timezone baseLoadW createdAt updatedAt devices {{ id }}
+    }}
+    {OP_INFO}
+  }}
+}}"""
+
+
+def test_a_deleted_home_answers_with_every_field_as_it_was(gql: GraphQLClient, user: Any) -> None:
+    # given a home (found by generated operations: a field past name failed as null)
+    home = HomeFactory(owner=user, name="Gone", timezone="Europe/Berlin", base_load_w=310.0)
+    BatteryFactory(home=home)
+    # when it is deleted, asking for every field
+    result = gql(DELETE_HOME_EVERY_FIELD, {"id": home.pk})
+    # then the answer is the home as it was, with no error, and it is gone
+    assert "errors" not in result, result
+    deleted = result["data"]["deleteHome"]
+    assert {k: deleted[k] for k in ("id", "name", "timezone", "baseLoadW", "latitude")} == {
+        "id": str(home.pk),
+        "name": "Gone",
+        "timezone": "Europe/Berlin",
+        "baseLoadW": 310.0,
+        "latitude": home.latitude,
+    }
+    assert deleted["createdAt"] and deleted["updatedAt"] and deleted["devices"] == []
+    assert not Home.objects.filter(pk=home.pk).exists()
+    assert not Device.objects.filter(home_id=home.pk).exists()
+
+
 @pytest.mark.parametrize(
     ("fields", "bad_field"),
     [

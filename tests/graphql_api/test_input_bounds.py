@@ -156,3 +156,35 @@ def test_alert_thresholds_are_bounded(
     result = gql(SET_ALERT_RULE, {"id": battery.pk, "input": fields})
     assert messages(result, "setAlertRule") == [(field, "out_of_range")]
     assert not AlertRule.objects.filter(power_max_w__isnull=False).exists()
+
+
+INSTANT_QUERIES = {
+    "energyHistory": "energyHistory(homeId: $id, from: $from, to: $to) { start }",
+    "readings": "readings(deviceId: $id, from: $from, to: $to) { measuredAt }",
+    "meterEnergyHourly": "meterEnergyHourly(deviceId: $id, from: $from, to: $to) { hour }",
+}
+
+
+@pytest.mark.parametrize("field", sorted(INSTANT_QUERIES))
+@pytest.mark.parametrize("inline", [True, False], ids=["literal", "variable"])
+def test_an_instant_without_a_utc_offset_is_refused_clearly(
+    gql: GraphQLClient, user: Any, field: str, inline: bool
+) -> None:
+    # given an instant with no offset (found by generated operations: it reached a comparison
+    # with aware datetimes and failed as "Unexpected error.")
+    home = HomeFactory(owner=user)
+    naive, aware = "2026-11-23T13:00:00", "2026-11-23T14:00:00Z"
+    selection = INSTANT_QUERIES[field]
+    if inline:
+        selection = selection.replace("$from", f'"{naive}"')
+        document = "query($id: ID!, $to: DateTime!) { " + selection + " }"
+        variables = {"id": home.pk, "to": aware}
+    else:
+        document = "query($id: ID!, $from: DateTime!, $to: DateTime!) { " + selection + " }"
+        variables = {"id": home.pk, "from": naive, "to": aware}
+    # when it is sent
+    result = gql(document, variables)
+    # then the error names the value and what it lacks
+    assert result.get("data") is None
+    [error] = result["errors"]
+    assert naive in error["message"] and "UTC offset" in error["message"], error

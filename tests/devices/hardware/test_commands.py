@@ -180,6 +180,22 @@ def test_another_devices_command_cannot_be_polled_or_acked(
     assert DeviceCommand.objects.get(pk=cmd.pk).status == "sent"
 
 
+def test_a_device_that_polls_often_keeps_getting_its_commands(online_meter: Any, user: Any) -> None:
+    # given a command the device never acknowledges (found by generated requests: each poll
+    # doubled the retry wait until the date overflowed and every poll answered 500)
+    cmd = hardware.command_send(user_id=user.pk, device_id=online_meter.pk, command="ping")
+    # when it polls many times
+    for _ in range(80):
+        polled = _poll(online_meter.api_key)
+        assert polled.status_code == 200, polled.content
+        assert [c["id"] for c in polled.json()["commands"]] == [str(cmd.pk)]
+    # then the next retry is still within the command's lifetime
+    cmd.refresh_from_db()
+    assert cmd.attempts == 81 and cmd.status == "sent"
+    assert cmd.next_attempt_at is not None and cmd.sent_at is not None
+    assert cmd.next_attempt_at - cmd.sent_at <= timedelta(seconds=settings.COMMAND_TTL_S)
+
+
 def test_an_unacknowledged_command_is_resent_with_backoff_then_expires(
     online_meter: Any, user: Any, monkeypatch: Any, settings: Any
 ) -> None:

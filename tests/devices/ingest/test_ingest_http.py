@@ -63,6 +63,26 @@ def test_a_batch_is_stored_whole_and_the_window_keeps_the_last_60(meter: Any) ->
     assert live_values.read_many([keys.device_current_key(meter.pk)])[0]["seq"] == 75  # type: ignore[index]
 
 
+def test_a_seq_written_with_a_zero_fraction_is_that_integer(meter: Any) -> None:
+    # given a sequence number as some JSON encoders write integers (found by generated
+    # requests: JSON Schema counts 42.0 as an integer, and it was refused)
+    body = batch(2, start_seq=41)
+    body["readings"][1]["seq"] = 42.0
+    # when it is sent
+    response = post(Client(), meter.api_key, body)
+    # then it is stored as the integer, and a repeat with 42 is a duplicate
+    assert response.status_code == 201, response.content
+    assert [r["seq"] for r in response.json()["readings"]] == [41, 42]
+    assert list(
+        Reading.objects.filter(device=meter).order_by("seq").values_list("seq", flat=True)
+    ) == [
+        41,
+        42,
+    ]
+    again = post(Client(), meter.api_key, reading(seq=42))
+    assert again.json()["duplicates"] == 1
+
+
 def test_a_replayed_batch_stores_nothing_twice(meter: Any) -> None:
     body = batch(5, start_seq=100)
     assert post(Client(), meter.api_key, body).json()["stored"] == 5

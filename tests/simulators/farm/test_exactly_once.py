@@ -13,7 +13,7 @@ import pytest
 from devices import hardware, services
 from devices.live import keys, ticks
 from devices.live import store as live_store
-from devices.models import ElectricVehicle, EvMode
+from devices.models import EvMode
 from simulators import farm
 from simulators.farm import phases
 from tests.devices.factories import BatteryFactory, ElectricVehicleFactory, HomeFactory
@@ -27,7 +27,9 @@ EVENING = datetime(2026, 6, 22, 19, 0, tzinfo=UTC)  # London 20:00: the vehicle 
 def home(user: Any) -> dict[str, Any]:
     home = HomeFactory(owner=user, latitude=51.5, longitude=-0.1, timezone="Europe/London")
     battery = BatteryFactory(home=home, level_wh=5000.0)
-    vehicle = ElectricVehicleFactory(home=home, mode=EvMode.IDLE, level_wh=10_000.0)  # wants charge
+    vehicle = ElectricVehicleFactory(  # wants charge; never away, whatever the time of day
+        home=home, mode=EvMode.IDLE, level_wh=10_000.0, away_days=0
+    )
     return {"home": home, "battery": battery, "vehicle": vehicle}
 
 
@@ -71,9 +73,6 @@ def test_a_command_steps_its_device_once(
     home: dict[str, Any], user: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     vehicle = home["vehicle"]
-    # The step runs at the real time of day: a vehicle that is never away reads "charging" at
-    # any hour (on weekdays 07:00-18:00 a commuting one reads "offline").
-    ElectricVehicle.objects.filter(pk=vehicle.pk).update(away_days=0)
     shard = farm.shard_of(home["home"].pk)
     before = int(ticks.params_version(shard))
     with django_capture_on_commit_callbacks(execute=True):
