@@ -1,7 +1,9 @@
-"""ASGI entry point, served by uvicorn: Django over HTTP (GraphQL, admin) and GraphQL
-subscriptions over WebSocket (``graphql-transport-ws`` only), both on ``/graphql/``; and
-``/healthz``, ``/readyz`` and ``/metrics`` ahead of both (:mod:`monitoring.http`). Every request
-gets a request id and HTTP requests are timed by route."""
+"""ASGI entry point, served by uvicorn: GraphQL over HTTP (:mod:`graphql_api.http`) and
+subscriptions over WebSocket (``graphql-transport-ws`` only, :mod:`graphql_api.websocket`), both
+on ``/graphql/`` and both straight on strawberry's view, without Django's request handler;
+``/healthz``, ``/readyz`` and ``/metrics`` (:mod:`monitoring.http`); Django for the rest (the
+device ingest with the lean API middleware, the admin with the full stack). Every request gets
+a request id and HTTP requests are timed by route."""
 
 import gc
 import os
@@ -18,15 +20,18 @@ django_application = get_asgi_application()  # sets Django up before the imports
 from django.conf import settings  # noqa: E402
 
 from devices.live.pubsub import close_hub  # noqa: E402
+from graphql_api.http import GraphQLHTTPApp  # noqa: E402
 from graphql_api.schema import schema  # noqa: E402
 from graphql_api.websocket import GraphQLWebSocketApp  # noqa: E402
 from monitoring import http as monitoring_http  # noqa: E402
 from monitoring import metrics  # noqa: E402
 
 GC_GEN0_THRESHOLD = 20_000
-WEBSOCKET_PATHS = frozenset({"/graphql/", "/graphql"})
-# Token- and key-authenticated endpoints; everything else (the admin) keeps Django's full stack.
-API_PATH_PREFIXES = ("/graphql", "/api/")
+GRAPHQL_PATHS = frozenset({"/graphql/", "/graphql"})
+GRAPHQL_ROUTE = "graphql/"
+# Key-authenticated endpoints; everything else (the admin) keeps Django's full stack.
+API_PATH_PREFIXES = ("/api/",)
+graphql_http = GraphQLHTTPApp(schema)
 graphql_websocket = GraphQLWebSocketApp(schema)
 
 
@@ -72,14 +77,16 @@ async def lifespan(receive: Any, send: Any) -> None:
 
 async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http":
-        if scope["path"] in monitoring_http.PATHS:
+        if scope["path"] in GRAPHQL_PATHS:
+            await graphql_http(scope, receive, send)
+        elif scope["path"] in monitoring_http.PATHS:
             await monitoring_http.endpoints(scope, receive, send)
         elif scope["path"].startswith(API_PATH_PREFIXES):
             await api_application(scope, receive, send)
         else:
             await django_application(scope, receive, send)
     elif scope["type"] == "websocket":
-        if scope["path"] in WEBSOCKET_PATHS:
+        if scope["path"] in GRAPHQL_PATHS:
             await graphql_websocket(scope, receive, send)
         else:
             await receive()  # websocket.connect
@@ -88,4 +95,6 @@ async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await lifespan(receive, send)
 
 
-application = monitoring_http.instrumented(route)
+application = monitoring_http.instrumented(
+    route, routes=dict.fromkeys(GRAPHQL_PATHS, GRAPHQL_ROUTE)
+)
