@@ -142,6 +142,30 @@ async def adevice_values(
     return list(zip(values[:n], values[n:], strict=True))
 
 
+async def araw_device_values(
+    device_ids: Sequence[int], conn: aioredis.Redis
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Encoded (current, storage) values of each device, in one round trip (for readers that
+    decode once per value and process, :func:`decode`)."""
+    if not device_ids:
+        return []
+    names = [keys.device_current_key(i) for i in device_ids]
+    names += [keys.device_storage_key(i) for i in device_ids]
+    raws: list[bytes | None] = await conn.mget(names)
+    n = len(device_ids)
+    return list(zip(raws[:n], raws[n:], strict=True))
+
+
+async def araw_home_stats(home_id: int, conn: aioredis.Redis) -> bytes | None:
+    raw: bytes | None = await conn.get(keys.home_stats_key(home_id))
+    return raw
+
+
+async def araw_user_stats(user_id: int, conn: aioredis.Redis) -> bytes | None:
+    raw: bytes | None = await conn.get(keys.user_stats_key(user_id))
+    return raw
+
+
 async def ahome_stats(home_id: int, conn: aioredis.Redis) -> dict[str, Any] | None:
     return decode(await conn.get(keys.home_stats_key(home_id)))
 
