@@ -72,5 +72,5 @@ class Query:
         )
 
 
-schema = strawberry.Schema(query=Query, extensions=[ParserCache(), ValidationCache()])
+schema = strawberry.Schema(query=Query, extensions=[ParserCache, ValidationCache])
 application = GraphQL(schema, graphql_ide=None)

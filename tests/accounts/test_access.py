@@ -71,11 +71,16 @@ def test_a_change_made_by_another_process_is_seen_at_once() -> None:
     assert not may_call(user)
 
 
+def deactivate_and_save(user: User) -> None:
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+
 @pytest.mark.parametrize(
     "retire",
     [
         lambda user: User.objects.filter(pk=user.pk).update(is_active=False),
-        lambda user: setattr(user, "is_active", False) or user.save(update_fields=["is_active"]),
+        lambda user: deactivate_and_save(user),
         lambda user: user.delete(),
         lambda user: User.objects.filter(pk=user.pk).delete(),
     ],
@@ -84,7 +89,7 @@ def test_a_change_made_by_another_process_is_seen_at_once() -> None:
 def test_every_way_of_retiring_a_user_replaces_the_access_version(
     retire: Callable[[User], object],
 ) -> None:
-    user = UserFactory()
+    user: User = UserFactory()
     other = UserFactory()
     assert may_call(user) and may_call(other)
     before = async_to_sync(read_version)(user.pk)
