@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 
 from accounts.tokens import AccessClaims, InvalidToken, access_token_verify
 
@@ -93,3 +94,18 @@ def client_ip_from_headers(*, peer: str | None, headers: Mapping[str, str]) -> s
     if header.startswith("HTTP_"):
         forwarded = headers.get(header.removeprefix("HTTP_").lower().replace("_", "-"))
     return client_address(peer=peer, forwarded=forwarded)
+
+
+@lru_cache(maxsize=8)
+def _allowed_hosts(configured: tuple[str, ...], debug: bool) -> list[str]:
+    if debug and not configured:  # what Django allows in development
+        return [".localhost", "127.0.0.1", "[::1]"]
+    return list(configured)
+
+
+def host_allowed(headers: Mapping[str, str]) -> bool:
+    """Django's ``ALLOWED_HOSTS`` rule for a request's (lowercase) ``host`` header, for the
+    endpoints served ahead of Django's handler."""
+    domain, _port = split_domain_port(headers.get("host", ""))
+    allowed = _allowed_hosts(tuple(settings.ALLOWED_HOSTS), bool(settings.DEBUG))
+    return bool(domain) and validate_host(domain, allowed)

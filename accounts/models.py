@@ -47,9 +47,10 @@ class User(AbstractUser):
     objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        created = self._state.adding  # a new user: no process can remember an answer for it
         super().save(*args, **kwargs)
         update_fields = kwargs.get("update_fields")
-        if update_fields is None or "is_active" in update_fields:
+        if not created and (update_fields is None or "is_active" in update_fields):
             user_access_changed([self.pk])
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:

@@ -1,8 +1,9 @@
 """ASGI entry point, served by uvicorn: GraphQL over HTTP (:mod:`graphql_api.http`) and
 subscriptions over WebSocket (``graphql-transport-ws`` only, :mod:`graphql_api.websocket`), both
 on ``/graphql/`` and both straight on strawberry's view, without Django's request handler;
-``/healthz``, ``/readyz`` and ``/metrics`` (:mod:`monitoring.http`); Django for the rest (the
-device ingest with the lean API middleware, the admin with the full stack). Every request gets
+``POST /api/v1/telemetry`` (:mod:`devices.ingest.asgi`); ``/healthz``, ``/readyz`` and
+``/metrics`` (:mod:`monitoring.http`); Django for the rest (the devices' command endpoints with
+the lean API middleware, the admin with the full stack). Every request gets
 a request id and HTTP requests are timed by route."""
 
 import gc
@@ -19,6 +20,7 @@ django_application = get_asgi_application()  # sets Django up before the imports
 
 from django.conf import settings  # noqa: E402
 
+from devices.ingest import asgi as ingest_asgi  # noqa: E402
 from devices.live.pubsub import close_hub  # noqa: E402
 from graphql_api.http import GraphQLHTTPApp  # noqa: E402
 from graphql_api.schema import schema  # noqa: E402
@@ -79,6 +81,8 @@ async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http":
         if scope["path"] in GRAPHQL_PATHS:
             await graphql_http(scope, receive, send)
+        elif scope["path"] == ingest_asgi.PATH:
+            await ingest_asgi.telemetry(scope, receive, send)
         elif scope["path"] in monitoring_http.PATHS:
             await monitoring_http.endpoints(scope, receive, send)
         elif scope["path"].startswith(API_PATH_PREFIXES):
@@ -96,5 +100,6 @@ async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 application = monitoring_http.instrumented(
-    route, routes=dict.fromkeys(GRAPHQL_PATHS, GRAPHQL_ROUTE)
+    route,
+    routes={**dict.fromkeys(GRAPHQL_PATHS, GRAPHQL_ROUTE), ingest_asgi.PATH: "api/v1/telemetry"},
 )

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import parse_qsl
 
@@ -34,10 +33,9 @@ from cross_web.request._base import FormData, HTTPMethod, PathParams, QueryParam
 from django.conf import settings
 from django.db import close_old_connections
 from django.db.backends.signals import connection_created
-from django.http.request import split_domain_port, validate_host
 from strawberry.http.async_base_view import AsyncBaseHTTPView
 
-from accounts.auth import claims_from_authorization, client_ip_from_headers
+from accounts.auth import claims_from_authorization, client_ip_from_headers, host_allowed
 from accounts.tokens import InvalidToken
 from graphql_api.context import Context, active_claims
 
@@ -138,21 +136,6 @@ class RequestAdapter(AsyncHTTPRequestAdapter):
     @property
     def cookies(self) -> Mapping[str, str]:
         return {}  # never read: the API authenticates by the Authorization header only
-
-
-@lru_cache(maxsize=8)
-def _allowed_hosts(configured: tuple[str, ...], debug: bool) -> list[str]:
-    if debug and not configured:  # what Django allows in development
-        return [".localhost", "127.0.0.1", "[::1]"]
-    return list(configured)
-
-
-def host_allowed(headers: Mapping[str, str]) -> bool:
-    """Django's ``ALLOWED_HOSTS`` rule for the request's ``Host`` header."""
-    host = headers.get("host", "")
-    domain, _port = split_domain_port(host)
-    allowed = _allowed_hosts(tuple(settings.ALLOWED_HOSTS), bool(settings.DEBUG))
-    return bool(domain) and validate_host(domain, allowed)
 
 
 def _error_body(message: str, code: str) -> bytes:
