@@ -20,6 +20,7 @@ django_application = get_asgi_application()  # sets Django up before the imports
 
 from django.conf import settings  # noqa: E402
 
+from config.cors import allowed_origins, cross_origin  # noqa: E402
 from devices.ingest import asgi as ingest_asgi  # noqa: E402
 from devices.live.pubsub import close_hub  # noqa: E402
 from graphql_api.http import GraphQLHTTPApp  # noqa: E402
@@ -33,8 +34,9 @@ GRAPHQL_PATHS = frozenset({"/graphql/", "/graphql"})
 GRAPHQL_ROUTE = "graphql/"
 # Key-authenticated endpoints; everything else (the admin) keeps Django's full stack.
 API_PATH_PREFIXES = ("/api/",)
-graphql_http = GraphQLHTTPApp(schema)
-graphql_websocket = GraphQLWebSocketApp(schema)
+graphql_http_app = GraphQLHTTPApp(schema)
+graphql_http = cross_origin(graphql_http_app)  # CORS for listed origins (config/cors.py)
+graphql_websocket = GraphQLWebSocketApp(schema, allowed_origins=allowed_origins())
 
 
 @contextmanager

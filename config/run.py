@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 from config.local_servers import free_port, redis_reachable, redis_server_args
 
@@ -93,11 +95,41 @@ def main() -> int:
         f"  demo login: username '{DEMO_USERNAME}', password '{DEMO_PASSWORD}'\n"
         '  (mutation { loginUser(username: "demo", password: "gridtwin-demo") '
         "{ accessToken } }, then send header Authorization: Bearer <accessToken>)\n"
+        "  the demo's 'Main meter' waits for a real board and stays OFFLINE until one reports;\n"
+        f"  virtual meters: python -m firmware.emulate --count 3 --server http://{host}:{port} "
+        f"--username {DEMO_USERNAME} --password {DEMO_PASSWORD}\n"
         "  Ctrl-C stops everything.\n",
         flush=True,
     )
     honcho = Path(bindir) / "honcho"
-    os.execv(str(honcho), [str(honcho), "start", "-f", str(generated), "-d", str(ROOT)])
+    return run_until_stopped([str(honcho), "start", "-f", str(generated), "-d", str(ROOT)])
+
+
+def run_until_stopped(argv: list[str]) -> int:
+    """Run ``argv`` (the Procfile runner) to its end; a stop by Ctrl-C is a normal end (0), so
+    ``make`` does not report ``Error 130`` after one.
+
+    Ctrl-C reaches every process of the terminal's group at once: the runner stops its
+    processes itself, this process only notes it and waits. SIGTERM is passed on to the runner.
+    """
+    interrupted = False
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    # Handlers set here are reset to the default in the child at exec.
+    previous_int = signal.signal(signal.SIGINT, on_interrupt)
+    child = subprocess.Popen(argv)
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, frame: child.terminate())
+    try:
+        code = child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
+    if interrupted and code in (0, 130, -signal.SIGINT):
+        return 0
+    return code
 
 
 if __name__ == "__main__":

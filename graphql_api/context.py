@@ -9,6 +9,9 @@ from accounts.access import user_may_call
 from accounts.tokens import AccessClaims, InvalidToken
 from graphql_api.errors import Unauthenticated
 
+#: The refresh cookie's name (set and cleared in graphql_api/accounts/cookies.py).
+REFRESH_COOKIE = "gridtwin_refresh"
+
 
 @dataclass
 class Context:
@@ -19,6 +22,8 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
     connection_params: dict[str, Any] | None = None
     client_ip: str = "unknown"
+    #: The refresh token a browser sent in its cookie (graphql_api/accounts/cookies.py).
+    refresh_cookie: str | None = None
 
 
 async def active_claims(claims: AccessClaims) -> AccessClaims:

@@ -33,11 +33,14 @@ from cross_web.request._base import FormData, HTTPMethod, PathParams, QueryParam
 from django.conf import settings
 from django.db import close_old_connections
 from django.db.backends.signals import connection_created
+from django.http import HttpResponse
+from django.http.cookie import parse_cookie
 from strawberry.http.async_base_view import AsyncBaseHTTPView
 
 from accounts.auth import claims_from_authorization, client_ip_from_headers, host_allowed
 from accounts.tokens import InvalidToken
-from graphql_api.context import Context, active_claims
+from graphql_api.context import REFRESH_COOKIE, Context, active_claims
+from graphql_api.ide import graphiql_html
 
 if TYPE_CHECKING:
     from strawberry.schema import BaseSchema
@@ -86,14 +89,38 @@ class HTTPRequest:
 
 
 class Response:
-    """What the app sends back: status, headers and a body (always with its length)."""
+    """What the app sends back: status, headers, a body (always with its length) and cookies
+    (the refresh cookie: ``set_cookie`` and ``delete_cookie`` as on Django's responses)."""
 
-    __slots__ = ("body", "content_type", "status")
+    __slots__ = ("_cookies", "body", "content_type", "status")
 
     def __init__(self, body: bytes, status: int = 200, content_type: str = "application/json"):
         self.body = body
         self.status = status
         self.content_type = content_type
+        self._cookies: HttpResponse | None = None
+
+    def set_cookie(self, *args: Any, **kwargs: Any) -> None:
+        self._cookie_jar().set_cookie(*args, **kwargs)
+
+    def delete_cookie(self, *args: Any, **kwargs: Any) -> None:
+        self._cookie_jar().delete_cookie(*args, **kwargs)
+
+    def _cookie_jar(self) -> HttpResponse:
+        if self._cookies is None:  # Django's cookie rules, made only when a cookie is set
+            self._cookies = HttpResponse()
+        return self._cookies
+
+    def set_cookie_headers(self) -> list[tuple[bytes, bytes]]:
+        if self._cookies is None:
+            return []
+        return [
+            (b"set-cookie", morsel.output(header="").strip().encode("latin-1"))
+            for morsel in self._cookies.cookies.values()
+        ]
+
+    def take_cookies(self, other: Response) -> None:
+        self._cookies = other._cookies
 
 
 class RequestAdapter(AsyncHTTPRequestAdapter):
@@ -225,6 +252,7 @@ class GraphQLHTTPApp(AsyncBaseHTTPView[HTTPRequest, Response, Response, Any, Any
         if secure and settings.SECURE_HSTS_SECONDS:
             hsts = f"max-age={settings.SECURE_HSTS_SECONDS}".encode()
             headers.append((b"strict-transport-security", hsts))
+        headers += response.set_cookie_headers()
         return headers
 
     # --- strawberry's hooks --------------------------------------------------------------------
@@ -258,18 +286,28 @@ class GraphQLHTTPApp(AsyncBaseHTTPView[HTTPRequest, Response, Response, Any, Any
         address = client_ip_from_headers(
             peer=client[0] if client else None, headers=request.headers
         )
+        context = Context(
+            request=request,
+            response=response,
+            client_ip=address,
+            refresh_cookie=_cookie(request.headers.get("cookie"), REFRESH_COOKIE),
+        )
         try:
             claims = claims_from_authorization(request.headers.get("authorization"))
             if claims is not None:
-                claims = await active_claims(claims)
+                context.claims = await active_claims(claims)
         except InvalidToken as exc:
-            return Context(
-                request=request, response=response, auth_error=exc.reason, client_ip=address
-            )
-        return Context(request=request, response=response, claims=claims, client_ip=address)
+            context.auth_error = exc.reason
+        return context
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        return Response(self.encode_json(response_data), status=sub_response.status)
+        response = Response(self.encode_json(response_data), status=sub_response.status)
+        response.take_cookies(sub_response)
+        return response
+
+    @property
+    def graphql_ide_html(self) -> str:  # type: ignore[override]  # a property, as strawberry's
+        return graphiql_html()
 
     async def render_graphql_ide(self, request: HTTPRequest) -> Response:
         return Response(self.graphql_ide_html.encode(), content_type="text/html; charset=utf-8")
@@ -288,6 +326,13 @@ class GraphQLHTTPApp(AsyncBaseHTTPView[HTTPRequest, Response, Response, Any, Any
 
     async def reject_websocket(self, request: Any) -> Any:
         raise NotImplementedError
+
+
+def _cookie(header: str | None, name: str) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` header (Django's parsing), or None."""
+    if not header or name not in header:
+        return None
+    return parse_cookie(header).get(name) or None
 
 
 class _Opened:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +27,10 @@ class Response:
         self.headers = {
             name.decode("latin-1").lower(): value.decode("latin-1") for name, value in headers
         }
+        self.cookies: SimpleCookie = SimpleCookie()
+        for name, value in headers:
+            if name.lower() == b"set-cookie":
+                self.cookies.load(value.decode("latin-1"))
 
     def json(self) -> Any:
         return json.loads(self.content)
@@ -36,14 +41,14 @@ class Response:
 
 @contextmanager
 def _in_test_transaction() -> Iterator[None]:
-    from config.asgi import graphql_http
+    from config.asgi import graphql_http_app
 
-    previous = graphql_http.release_connections
-    graphql_http.release_connections = False  # the test owns the connection and its transaction
+    previous = graphql_http_app.release_connections
+    graphql_http_app.release_connections = False  # the test owns the connection and transaction
     try:
         yield
     finally:
-        graphql_http.release_connections = previous
+        graphql_http_app.release_connections = previous
 
 
 class Client:

@@ -33,6 +33,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, GraphiQL's, the dashboard's) from the ASGI app itself.
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,7 +114,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `python manage.py collectstatic` fills it (the image does at build); without it (DEBUG, or
+# SERVESTATIC_USE_FINDERS) files are served from the apps' own static directories.
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies, names unchanged: GraphiQL's vendored files keep the bytes their
+    # integrity attributes name (a manifest storage would rewrite their source-map comments).
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
+}
+SERVESTATIC_USE_FINDERS = env.bool("SERVESTATIC_USE_FINDERS", default=DEBUG)
 
 # Redis: database 0 for the Celery broker (needs noeviction), database 1 for live state and
 # caches (volatile keys with TTLs). REDIS_URL names the server; the databases are fixed here.
@@ -138,6 +149,8 @@ JWT_ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("JWT_ACCESS_TOKEN_SECONDS"
 JWT_REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=env.int("JWT_REFRESH_TOKEN_SECONDS", default=7 * 24 * 3600)
 )
+# The browser's refresh cookie is sent over HTTPS only, unless DEBUG (`make run` on http).
+REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=not DEBUG)
 JWT_ISSUER = env.str("JWT_ISSUER", default="gridtwin")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="gridtwin-api")
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
@@ -175,6 +188,10 @@ GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
 GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
 # Parsed and validated documents kept per process, by their estimated size.
 GRAPHQL_CACHE_BYTES = env.int("GRAPHQL_CACHE_BYTES", default=32 * 1024 * 1024)
+# Origins of single-page apps allowed to call /graphql/ and open its WebSocket from a browser
+# (config/cors.py); none by default: same-origin only.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+
 # Never on while DEBUG is off, whatever these say (graphql_api/schema.py, views.py).
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
 GRAPHIQL = env.bool("GRAPHIQL", default=DEBUG)

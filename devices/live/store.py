@@ -22,6 +22,9 @@ from devices.live.channels import device_channel
 from devices.live.codecs import decode, encode
 
 WINDOW_LENGTH = 60
+#: A device's window of recent readings outlives its last reading by a day, then goes (a
+#: deleted or retired device leaves nothing behind in Redis for good).
+WINDOW_TTL_S = 24 * 3600
 
 
 def ttl_s() -> int:
@@ -318,7 +321,7 @@ def write_raw_many(
 # decide its alerts on an old reading).
 # KEYS: current, window, seen hash. ARGV: ttl, window length, current JSON, current ts, device
 # channel, seen field ('' for none), seen JSON (the reading's), what seen adds to a reading (a
-# JSON object), then (ts, JSON) pairs of the window entries, oldest first.
+# JSON object), the window's TTL, then (ts, JSON) pairs of the window entries, oldest first.
 _TELEMETRY_WRITE = """
 local old = redis.call('GET', KEYS[1])
 local newest = -1
@@ -345,7 +348,7 @@ if ARGV[6] ~= '' then
   end
 end
 local pushed = 0
-for i = 9, #ARGV, 2 do
+for i = 10, #ARGV, 2 do
   if tonumber(ARGV[i]) > newest then
     redis.call('LPUSH', KEYS[2], ARGV[i + 1])
     pushed = pushed + 1
@@ -353,6 +356,7 @@ for i = 9, #ARGV, 2 do
 end
 if pushed > 0 then
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[9])
 end
 return pushed
 """
@@ -407,6 +411,7 @@ def telemetry_write(
                     current["ts"],
                     device_channel(device_id),
                     *seen_args,
+                    WINDOW_TTL_S,
                     *entries,
                 ],
                 client=pipe,

@@ -104,15 +104,33 @@ class AirConditionerType(DeviceInterface):
     setpoint_c: auto
 
 
-@strawberry_django.type(models.EnergyMeter, name="EnergyMeter")
+LATEST_READING = (
+    "The meter's newest reading as stored in PostgreSQL, moved there by the heartbeat check "
+    "(about every 10 s); null until the meter first reports. For the value of this instant read "
+    "`live`, which changes with every reading."
+)
+
+
+def _latest(unit: str) -> str:
+    return f"{unit}. {LATEST_READING}"
+
+
+@strawberry_django.type(
+    models.EnergyMeter,
+    name="EnergyMeter",
+    description=(
+        "A real meter (an ESP board with a PZEM-004T, or `firmware.emulate`). It stays OFFLINE "
+        "with null values until a device sends readings with its API key."
+    ),
+)
 class EnergyMeterType(DeviceInterface):
     reporting_interval_s: auto
-    voltage_v: auto
-    current_a: auto
-    power_w: auto
-    energy_wh: auto
-    frequency_hz: auto
-    power_factor: auto
+    voltage_v: auto = strawberry_django.field(description=_latest("Volts"))
+    current_a: auto = strawberry_django.field(description=_latest("Amperes"))
+    power_w: auto = strawberry_django.field(description=_latest("Watts, > 0 consumed"))
+    energy_wh: auto = strawberry_django.field(description=_latest("The meter's energy counter, Wh"))
+    frequency_hz: auto = strawberry_django.field(description=_latest("Hertz"))
+    power_factor: auto = strawberry_django.field(description=_latest("0..1"))
 
 
 DEVICE_TYPES: tuple[type, ...] = (

@@ -45,6 +45,8 @@ def test_one_reading_is_stored_and_goes_live(meter: Any) -> None:
     assert current["ts"] == pytest.approx(at.timestamp())
     assert store.client().ttl(keys.device_current_key(meter.pk)) > 0
     assert [w["seq"] for w in store.read_window(meter.pk)] == [7]
+    window_ttl = store.client().ttl(keys.device_window_key(meter.pk))
+    assert store.WINDOW_TTL_S - 60 < window_ttl <= store.WINDOW_TTL_S  # goes a day after the last
     # the first request of a second flushes "seen" to PostgreSQL
     meter.refresh_from_db()
     assert meter.status == "online" and meter.last_seen_at is not None
