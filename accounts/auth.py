@@ -6,9 +6,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http.request import split_domain_port, validate_host
 
-from accounts.tokens import AccessClaims, InvalidToken, access_token_decode
+from accounts.tokens import AccessClaims, InvalidToken, access_token_verify
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -21,12 +21,13 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip()
 
 
-def claims_from_request(request: HttpRequest) -> AccessClaims | None:
-    """Claims of the request's bearer token; None without one; InvalidToken for a bad one."""
-    token = bearer_token(request.headers.get("Authorization"))
+def claims_from_authorization(value: str | None) -> AccessClaims | None:
+    """Claims of an ``Authorization`` header's bearer token; None without one; InvalidToken for
+    a bad one."""
+    token = bearer_token(value)
     if token is None:
         return None
-    return access_token_decode(token)
+    return access_token_verify(token)
 
 
 def claims_from_connection_params(params: Mapping[str, Any] | None) -> AccessClaims:
@@ -36,7 +37,7 @@ def claims_from_connection_params(params: Mapping[str, Any] | None) -> AccessCla
     token = bearer_token(raw if isinstance(raw, str) else None)
     if token is None:
         raise InvalidToken("Missing bearer token.")
-    return access_token_decode(token)
+    return access_token_verify(token)
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -85,17 +86,26 @@ def client_address(*, peer: str | None, forwarded: str | None) -> str:
     return hops[0] or "unknown"
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address over HTTP: ``CLIENT_IP_HEADER`` read by :func:`client_address`."""
-    header = settings.CLIENT_IP_HEADER
-    forwarded = None if header == "REMOTE_ADDR" else request.META.get(header)
-    return client_address(peer=request.META.get("REMOTE_ADDR"), forwarded=forwarded)
-
-
 def client_ip_from_headers(*, peer: str | None, headers: Mapping[str, str]) -> str:
-    """The caller's address over WebSocket: the connection's peer and its (lowercase) headers."""
+    """The caller's address (HTTP and WebSocket): the connection's peer and its (lowercase)
+    headers, of which ``CLIENT_IP_HEADER`` (a ``HTTP_*`` name) when it is set."""
     header = settings.CLIENT_IP_HEADER
     forwarded = None
     if header.startswith("HTTP_"):
         forwarded = headers.get(header.removeprefix("HTTP_").lower().replace("_", "-"))
     return client_address(peer=peer, forwarded=forwarded)
+
+
+@lru_cache(maxsize=8)
+def _allowed_hosts(configured: tuple[str, ...], debug: bool) -> list[str]:
+    if debug and not configured:  # what Django allows in development
+        return [".localhost", "127.0.0.1", "[::1]"]
+    return list(configured)
+
+
+def host_allowed(headers: Mapping[str, str]) -> bool:
+    """Django's ``ALLOWED_HOSTS`` rule for a request's (lowercase) ``host`` header, for the
+    endpoints served ahead of Django's handler."""
+    domain, _port = split_domain_port(headers.get("host", ""))
+    allowed = _allowed_hosts(tuple(settings.ALLOWED_HOSTS), bool(settings.DEBUG))
+    return bool(domain) and validate_host(domain, allowed)

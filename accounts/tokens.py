@@ -10,6 +10,8 @@ from django.conf import settings
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"
+#: Clock skew tolerated on exp and nbf [s].
+LEEWAY_S = 5
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "typ"]
 
 
@@ -60,7 +62,7 @@ def access_token_decode(token: str) -> AccessClaims:
             audience=settings.JWT_AUDIENCE,
             issuer=settings.JWT_ISSUER,
             options={"require": _REQUIRED_CLAIMS, "verify_signature": True},
-            leeway=5,
+            leeway=LEEWAY_S,
         )
     except jwt.ExpiredSignatureError as exc:
         raise InvalidToken("Token expired.") from exc
@@ -73,6 +75,32 @@ def access_token_decode(token: str) -> AccessClaims:
         expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
         jti=claims["jti"],
     )
+
+
+#: Verified tokens, by their text, until they expire: the signature and claims of a token are
+#: checked once per process, not once per request. Only tokens that passed are kept, never a
+#: refusal, so garbage cannot fill the map; it is emptied whole when full.
+_VERIFIED_MAX = 50_000
+_verified: dict[str, AccessClaims] = {}
+
+
+def access_token_verify(token: str) -> AccessClaims:
+    """:func:`access_token_decode`, remembered for the token's remaining lifetime.
+
+    Expiry is still enforced at each call (with the decoder's own leeway); whether the user may
+    still call the API is a separate check (:mod:`accounts.access`).
+    """
+    claims = _verified.get(token)
+    if claims is not None:
+        if datetime.now(tz=UTC).timestamp() <= claims.expires_at.timestamp() + LEEWAY_S:
+            return claims
+        del _verified[token]
+        raise InvalidToken("Token expired.")
+    claims = access_token_decode(token)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[token] = claims
+    return claims
 
 
 def opaque_token() -> str:

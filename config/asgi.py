@@ -1,7 +1,10 @@
-"""ASGI entry point, served by uvicorn: Django over HTTP (GraphQL, admin) and GraphQL
-subscriptions over WebSocket (``graphql-transport-ws`` only), both on ``/graphql/``; and
-``/healthz``, ``/readyz`` and ``/metrics`` ahead of both (:mod:`monitoring.http`). Every request
-gets a request id and HTTP requests are timed by route."""
+"""ASGI entry point, served by uvicorn: GraphQL over HTTP (:mod:`graphql_api.http`) and
+subscriptions over WebSocket (``graphql-transport-ws`` only, :mod:`graphql_api.websocket`), both
+on ``/graphql/`` and both straight on strawberry's view, without Django's request handler;
+``POST /api/v1/telemetry`` (:mod:`devices.ingest.asgi`); ``/healthz``, ``/readyz`` and
+``/metrics`` (:mod:`monitoring.http`); Django for the rest (the devices' command endpoints with
+the lean API middleware, the admin with the full stack). Every request gets
+a request id and HTTP requests are timed by route."""
 
 import gc
 import os
@@ -19,17 +22,21 @@ from django.conf import settings  # noqa: E402
 
 from config.cors import allowed_origins, cross_origin  # noqa: E402
 from config.dashboard import dashboard_app  # noqa: E402
+from devices.ingest import asgi as ingest_asgi  # noqa: E402
 from devices.live.pubsub import close_hub  # noqa: E402
+from graphql_api.http import GraphQLHTTPApp  # noqa: E402
 from graphql_api.schema import schema  # noqa: E402
 from graphql_api.websocket import GraphQLWebSocketApp  # noqa: E402
 from monitoring import http as monitoring_http  # noqa: E402
 from monitoring import metrics  # noqa: E402
 
 GC_GEN0_THRESHOLD = 20_000
-WEBSOCKET_PATHS = frozenset({"/graphql/", "/graphql"})
-# Token- and key-authenticated endpoints; everything else (the admin) keeps Django's full stack.
-API_PATH_PREFIXES = ("/graphql", "/api/")
-GRAPHQL_PATH_PREFIX = "/graphql"  # CORS for listed origins (config/cors.py)
+GRAPHQL_PATHS = frozenset({"/graphql/", "/graphql"})
+GRAPHQL_ROUTE = "graphql/"
+# Key-authenticated endpoints; everything else (the admin) keeps Django's full stack.
+API_PATH_PREFIXES = ("/api/",)
+graphql_http_app = GraphQLHTTPApp(schema)
+graphql_http = cross_origin(graphql_http_app)  # CORS for listed origins (config/cors.py)
 graphql_websocket = GraphQLWebSocketApp(schema, allowed_origins=allowed_origins())
 
 
@@ -52,7 +59,6 @@ class APIHandler(ASGIHandler):
 
 
 api_application = APIHandler()
-graphql_http = cross_origin(api_application)
 
 
 async def lifespan(receive: Any, send: Any) -> None:
@@ -76,18 +82,20 @@ async def lifespan(receive: Any, send: Any) -> None:
 
 async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http":
-        if scope["path"] in monitoring_http.PATHS:
-            await monitoring_http.endpoints(scope, receive, send)
-        elif scope["path"].startswith(GRAPHQL_PATH_PREFIX):
+        if scope["path"] in GRAPHQL_PATHS:
             await graphql_http(scope, receive, send)
         elif dashboard_app.handles(scope["path"]):
             await dashboard_app(scope, receive, send)
+        elif scope["path"] == ingest_asgi.PATH:
+            await ingest_asgi.telemetry(scope, receive, send)
+        elif scope["path"] in monitoring_http.PATHS:
+            await monitoring_http.endpoints(scope, receive, send)
         elif scope["path"].startswith(API_PATH_PREFIXES):
             await api_application(scope, receive, send)
         else:
             await django_application(scope, receive, send)
     elif scope["type"] == "websocket":
-        if scope["path"] in WEBSOCKET_PATHS:
+        if scope["path"] in GRAPHQL_PATHS:
             await graphql_websocket(scope, receive, send)
         else:
             await receive()  # websocket.connect
@@ -96,4 +104,7 @@ async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await lifespan(receive, send)
 
 
-application = monitoring_http.instrumented(route)
+application = monitoring_http.instrumented(
+    route,
+    routes={**dict.fromkeys(GRAPHQL_PATHS, GRAPHQL_ROUTE), ingest_asgi.PATH: "api/v1/telemetry"},
+)

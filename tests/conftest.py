@@ -15,13 +15,13 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.test import Client
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from accounts.tokens import access_token_issue
 from config.local_servers import mqtt_host_port
 from tests.accounts.factories import UserFactory
+from tests.asgi_client import Client
 from tests.with_servers import PREPARED_ENV, PREPARED_SETTINGS
 
 NOT_PREPARED = (
@@ -67,7 +67,7 @@ def _clean_redis(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 class GraphQLClient:
-    """Posts GraphQL documents to /graphql/ through Django's full request stack."""
+    """Posts GraphQL documents to /graphql/ through the web process's ASGI application."""
 
     def __init__(self, client: Client, token: str | None = None) -> None:
         self.client = client

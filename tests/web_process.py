@@ -34,6 +34,13 @@ def procfile_command(role: str) -> str:
 @contextmanager
 def procfile_web(**env: str) -> Iterator[str]:
     """Run the Procfile's ``web`` process with ``env`` on a free port; yield its base URL."""
+    with procfile_web_group(**env) as (url, _group):
+        yield url
+
+
+@contextmanager
+def procfile_web_group(**env: str) -> Iterator[tuple[str, int]]:
+    """:func:`procfile_web`, yielding the process group of its processes too."""
     db = settings.DATABASES["default"]
     port = free_port()
     environment = dict(os.environ)
@@ -55,7 +62,7 @@ def procfile_web(**env: str) -> Iterator[str]:
             assert process.poll() is None, "the web process exited"
             assert time.monotonic() < deadline, "the web process did not start"
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid  # its own session: group id = its pid
     finally:
         _stop_group(process)
 

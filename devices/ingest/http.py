@@ -1,6 +1,7 @@
 """HTTP endpoints for devices, authenticated by ``X-API-Key``.
 
-``POST /api/v1/telemetry``            one reading or ``{"readings": [...]}``
+``POST /api/v1/telemetry``            one reading or ``{"readings": [...]}`` (its ASGI endpoint
+                                      is :mod:`devices.ingest.asgi`, ahead of Django)
 ``GET  /api/v1/commands``             commands waiting for this device (marks them sent)
 ``POST /api/v1/commands/{id}/ack``    ``{"status": "acknowledged" | "failed", "result": {...}}``
 
@@ -158,16 +159,14 @@ def _telemetry(key: str | None, raw: bytes) -> JsonResponse:
     return JsonResponse(result.as_json(), status=201)
 
 
-@csrf_exempt
-async def telemetry(request: HttpRequest) -> JsonResponse:
-    if request.method != "POST":
-        return method_not_allowed("POST")
-    if _too_big(request):
-        return _refused("too_large", 413, f"Body over {settings.TELEMETRY_MAX_BODY_BYTES} bytes.")
-    raw = request.body
-    if len(raw) > settings.TELEMETRY_MAX_BODY_BYTES:
-        return _refused("too_large", 413, f"Body over {settings.TELEMETRY_MAX_BODY_BYTES} bytes.")
-    key = request.headers.get("X-API-Key")
+def body_too_large() -> JsonResponse:
+    limit = settings.TELEMETRY_MAX_BODY_BYTES
+    return _refused("too_large", 413, f"Body over {limit} bytes.")
+
+
+async def telemetry_answer(key: str | None, raw: bytes) -> JsonResponse:
+    """The answer to ``POST /api/v1/telemetry`` with this key and body (read within the limit;
+    served by :mod:`devices.ingest.asgi`): all the work in one call on the ingest threads."""
     return await _run(_telemetry, key, raw)
 
 

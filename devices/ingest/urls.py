@@ -1,9 +1,11 @@
+"""Django's device endpoints; ``POST /api/v1/telemetry`` is served ahead of Django
+(:mod:`devices.ingest.asgi`)."""
+
 from django.urls import path, re_path
 
 from devices.ingest import http, openapi
 
 urlpatterns = [
-    path("telemetry", http.telemetry, name="telemetry"),
     path("commands", http.commands, name="commands"),
     path("commands/<str:command_id>/ack", http.command_ack, name="command-ack"),
     path("openapi.json", openapi.openapi, name="openapi"),

@@ -40,6 +40,11 @@ def user_stats_key(user_id: int) -> str:
     return f"{key_prefix()}user:{user_id}:energy_stats"
 
 
+def user_access_key(user_id: int) -> str:
+    """A token that changes whenever the user's right to call the API may have changed."""
+    return f"{key_prefix()}user:{user_id}:access"
+
+
 # Many names at once, for the farm's batch writers (the prefix is read once per batch).
 
 

@@ -7,6 +7,7 @@ encoded by :mod:`devices.live.codecs`. Every function takes ids, never key names
 from __future__ import annotations
 
 import asyncio
+import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -144,12 +145,53 @@ async def adevice_values(
     return list(zip(values[:n], values[n:], strict=True))
 
 
+async def araw_device_values(
+    device_ids: Sequence[int], conn: aioredis.Redis
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Encoded (current, storage) values of each device, in one round trip (for readers that
+    decode once per value and process, :func:`decode`)."""
+    if not device_ids:
+        return []
+    names = [keys.device_current_key(i) for i in device_ids]
+    names += [keys.device_storage_key(i) for i in device_ids]
+    raws: list[bytes | None] = await conn.mget(names)
+    n = len(device_ids)
+    return list(zip(raws[:n], raws[n:], strict=True))
+
+
+async def araw_home_stats(home_id: int, conn: aioredis.Redis) -> bytes | None:
+    raw: bytes | None = await conn.get(keys.home_stats_key(home_id))
+    return raw
+
+
+async def araw_user_stats(user_id: int, conn: aioredis.Redis) -> bytes | None:
+    raw: bytes | None = await conn.get(keys.user_stats_key(user_id))
+    return raw
+
+
 async def ahome_stats(home_id: int, conn: aioredis.Redis) -> dict[str, Any] | None:
     return decode(await conn.get(keys.home_stats_key(home_id)))
 
 
 async def auser_stats(user_id: int, conn: aioredis.Redis) -> dict[str, Any] | None:
     return decode(await conn.get(keys.user_stats_key(user_id)))
+
+
+def user_access_versions_bump(user_ids: Iterable[int], conn: redis.Redis | None = None) -> None:
+    """Give each user's access version a new random value (never a reused one, even after the
+    key was lost), so that every process's remembered answer for them is dropped."""
+    ids = list(user_ids)
+    if not ids:
+        return
+    with (conn or client()).pipeline(transaction=False) as pipe:
+        for user_id in ids:
+            pipe.set(keys.user_access_key(user_id), uuid.uuid4().bytes)
+        pipe.execute()
+
+
+async def auser_access_version(user_id: int, conn: aioredis.Redis) -> bytes | None:
+    value: bytes | None = await conn.get(keys.user_access_key(user_id))
+    return value
 
 
 def read_window(device_id: int, conn: redis.Redis | None = None) -> list[dict[str, Any]]:

@@ -17,12 +17,8 @@ from devices.live import store
 from devices.models import Home
 from graphql_api.context import current_user_id
 from graphql_api.errors import PublicError
-from graphql_api.live.types import (
-    DeviceState,
-    EnergyStats,
-    device_state_from_values,
-    energy_stats_from_value,
-)
+from graphql_api.live import shapes
+from graphql_api.live.types import DeviceState, EnergyStats
 from graphql_api.permissions import IsAuthenticated
 from simulators import farm
 
@@ -46,9 +42,9 @@ class EnergyHistoryBucket:
 
 
 async def _load_device_states(device_ids: list[int]) -> list[DeviceState]:
-    values = await store.adevice_values(device_ids, store.shared_async_client())
+    values = await store.araw_device_values(device_ids, store.shared_async_client())
     return [
-        device_state_from_values(device_id, current, storage)
+        shapes.device_state(device_id, current, storage)
         for device_id, (current, storage) in zip(device_ids, values, strict=True)
     ]
 
@@ -107,11 +103,11 @@ class EnergyStatsQuery:
         user_id = current_user_id(info)
         conn = store.shared_async_client()
         if home_id is None:
-            return energy_stats_from_value(await store.auser_stats(user_id, conn), home_id=None)
+            return shapes.energy_stats_of_user(user_id, await store.araw_user_stats(user_id, conn))
         owned = await _owned_home_id_cached(user_id, home_id)
         if owned is None:
             return None
-        return energy_stats_from_value(await store.ahome_stats(owned, conn), home_id=owned)
+        return shapes.energy_stats_of_home(owned, await store.araw_home_stats(owned, conn))
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],

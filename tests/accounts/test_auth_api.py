@@ -4,10 +4,10 @@ import io
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from accounts.models import RefreshToken, User
 from accounts.tokens import access_token_decode
+from tests.asgi_client import Client
 from tests.conftest import GraphQLClient
 
 pytestmark = pytest.mark.django_db

@@ -16,13 +16,13 @@ import pytest
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connections
-from django.test import Client
 
 from accounts import services
 from accounts.auth import client_address
 from accounts.models import User
 from accounts.throttle import LoginThrottled, Rate, rate_parse
 from tests.accounts.factories import UserFactory
+from tests.asgi_client import Client
 from tests.conftest import GraphQLClient, token_for
 from tests.graphql_api.live_server import RawClient, live_server
 from tests.web_process import procfile_web

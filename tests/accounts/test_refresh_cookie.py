@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from tests.accounts.factories import UserFactory
+from tests.asgi_client import Client
 from tests.web_process import procfile_web
 
 pytestmark = pytest.mark.django_db(transaction=True)

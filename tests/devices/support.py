@@ -10,10 +10,10 @@ from typing import Any
 
 import orjson
 import pytest
-from django.test import Client
 
 from devices import hardware
 from devices.ingest import http
+from tests.asgi_client import Client
 from tests.devices.factories import EnergyMeterFactory
 
 TELEMETRY = "/api/v1/telemetry"

@@ -10,7 +10,6 @@ import tracemalloc
 from typing import Any
 
 import pytest
-from django.test import Client
 from graphql import get_introspection_query, parse, validate
 
 from graphql_api import documents as documents_module
@@ -23,6 +22,7 @@ from graphql_api.documents import (
     document_cost,
 )
 from graphql_api.schema import schema
+from tests.asgi_client import Client
 from tests.conftest import GraphQLClient, token_for
 from tests.graphql_api.live_server import RawClient, live_server
 

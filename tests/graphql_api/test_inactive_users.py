@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from django.db import connections
-from django.test import Client
 
 from accounts.models import User
 from devices.models import Home
+from tests.asgi_client import Client
 from tests.conftest import GraphQLClient, token_for
 from tests.graphql_api.live_server import LiveServer, RawClient, live_server
 

@@ -88,7 +88,7 @@ def test_a_refused_request_writes_no_traceback(
 
 
 def test_get_requests_are_refused(user: Any) -> None:
-    from django.test import Client
+    from tests.asgi_client import Client
 
     response = Client().get("/graphql/", {"query": "{ me { id } }"})
     assert response.status_code in (400, 405)

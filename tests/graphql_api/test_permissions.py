@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import strawberry
-from django.test import Client
 from strawberry.permission import PermissionExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
@@ -22,6 +21,7 @@ from strawberry.types.field import StrawberryField
 from graphql_api.context import Context
 from graphql_api.permissions import IsAuthenticated
 from graphql_api.schema import schema
+from tests.asgi_client import Client
 from tests.conftest import GraphQLClient
 
 #: Root fields anyone may call: they are how a caller gets, renews or gives up a token.

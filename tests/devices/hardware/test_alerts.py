@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 import pytest
-from django.test import Client
 from freezegun import freeze_time
 
 import graphql_api.schema  # noqa: F401  (typed before freezegun swaps datetime)
@@ -18,6 +17,7 @@ from devices import hardware
 from devices.live import channels, keys, store
 from devices.models import Alert, Device
 from tests import live_values
+from tests.asgi_client import Client
 from tests.conftest import GraphQLClient
 from tests.devices.factories import BatteryFactory
 from tests.devices.support import (  # noqa: F401

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from devices import hardware
 from devices.models import Device
+from tests.asgi_client import Client
 from tests.conftest import GraphQLClient
 from tests.devices.factories import EnergyMeterFactory, SolarPanelFactory
 from tests.devices.support import (  # noqa: F401

@@ -29,6 +29,7 @@ from devices.models import (
     Generator,
     Heater,
 )
+from tests.asgi_client import Client as TelemetryClient
 from tests.conftest import GraphQLClient
 from tests.devices.factories import (
     BatteryFactory,
@@ -233,7 +234,7 @@ def test_a_command_to_an_offline_device_waits_until_it_reports(
     assert hardware.commands_retry()["resent"] == 0  # still offline: nothing goes out
     time.sleep(0.2)
     assert listener.messages == []
-    assert post(Client(), meter.api_key, reading(seq=1)).status_code == 201  # back online
+    assert post(TelemetryClient(), meter.api_key, reading(seq=1)).status_code == 201  # back online
     [(_, message)] = listener.wait_for(1)
     assert message["id"] == sent["id"]
     assert DeviceCommand.objects.get(pk=sent["id"]).status == "sent"

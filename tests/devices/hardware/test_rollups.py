@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
 from freezegun import freeze_time
 
 import graphql_api.schema  # noqa: F401  (typed before freezegun swaps datetime)
@@ -15,6 +14,7 @@ from devices import hardware
 from devices.hardware import RollupResult
 from devices.ingest.validation import ValidReading
 from devices.models import Reading, ReadingHourly
+from tests.asgi_client import Client
 from tests.conftest import GraphQLClient
 from tests.devices.support import (  # noqa: F401
     _ingest_in_test_thread,

@@ -1,5 +1,5 @@
 """The real firmware (``firmware/``, a virtual PZEM behind the real driver, sampler, uploader and
-command poller) against a live gridtwin server over HTTP."""
+command poller) against a live gridtwin server over HTTP (uvicorn serving ``config.asgi``)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,15 @@ from firmware.main import build_node
 from firmware.sampler import SeqCounter
 from tests import live_values
 from tests.devices.factories import EnergyMeterFactory
+from tests.graphql_api.live_server import live_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def server_url() -> Iterator[str]:
+    with live_server() as server:
+        yield f"http://127.0.0.1:{server.port}"
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +40,7 @@ def _short_lived_connections() -> Iterator[None]:
     config_["CONN_MAX_AGE"] = previous
 
 
-def test_firmware_uploads_and_answers_commands(live_server: Any, user: Any) -> None:
+def test_firmware_uploads_and_answers_commands(server_url: str, user: Any) -> None:
     meter = EnergyMeterFactory(home__owner=user, status="online")
     key = hardware.device_api_key_rotate(user_id=user.pk, device_id=meter.pk).key
     ping = hardware.command_send(user_id=user.pk, device_id=meter.pk, command="ping")
@@ -41,7 +48,7 @@ def test_firmware_uploads_and_answers_commands(live_server: Any, user: Any) -> N
         user_id=user.pk, device_id=meter.pk, command="set_interval", args={"seconds": 2}
     )
     cfg = config.merged({
-        "server": live_server.url, "device_id": str(meter.pk), "api_key": key,
+        "server": server_url, "device_id": str(meter.pk), "api_key": key,
         "transport": "http", "pzem_address": 0x01, "seq_path": None, "sample_interval_s": 1,
         "upload_interval_s": 1, "command_poll_s": 1,
     })  # fmt: skip
@@ -69,7 +76,7 @@ def test_firmware_uploads_and_answers_commands(live_server: Any, user: Any) -> N
 
 
 def test_the_emulator_provisions_meters_once_in_the_users_first_home(
-    live_server: Any, user: Any
+    server_url: str, user: Any
 ) -> None:
     from tests.devices.factories import HomeFactory
 
@@ -81,7 +88,7 @@ def test_the_emulator_provisions_meters_once_in_the_users_first_home(
 
     def provision() -> list[dict[str, str]]:
         return emulate.provision_via_graphql(
-            live_server.url, username=user.username, password=password, home_id=None, count=3
+            server_url, username=user.username, password=password, home_id=None, count=3
         )
 
     keys = provision()

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from devices import hardware
 from devices.live import keys, store
 from devices.models import Device, EnergyMeter, Reading
 from tests import live_values
+from tests.asgi_client import Client
 from tests.devices.factories import HeaterFactory
 from tests.devices.support import (  # noqa: F401
     _ingest_in_test_thread,

@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 import redis
-from django.test import Client
 
 from devices import hardware
 from devices.live import channels, keys, store
 from devices.models import Alert, AlertRule, Device, EnergyMeter, Reading
 from tests import live_values
+from tests.asgi_client import Client
 from tests.devices.factories import HeaterFactory
 from tests.devices.support import (  # noqa: F401
     _ingest_in_test_thread,

@@ -95,13 +95,13 @@ def test_live_values_come_in_one_round_trip(
 ) -> None:
     now_tick(home)
     calls: list[int] = []
-    original = store.adevice_values
+    original = store.araw_device_values
 
     async def counting(device_ids: Any, conn: Any) -> Any:
         calls.append(len(device_ids))
         return await original(device_ids, conn)
 
-    monkeypatch.setattr(store, "adevice_values", counting)
+    monkeypatch.setattr(store, "araw_device_values", counting)
     edges = gql(LIVE)["data"]["devices"]["edges"]
     assert calls == [2]  # two devices: their current + storage keys in one MGET
     lives = {edge["node"]["id"]: edge["node"]["live"] for edge in edges}

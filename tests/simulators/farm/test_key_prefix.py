@@ -21,7 +21,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from accounts import services as accounts
 from accounts.throttle import LoginThrottled
@@ -30,6 +30,7 @@ from config.redis_url import redis_key_prefix
 from devices import hardware
 from devices.live import channels, codecs, store
 from simulators.tasks import run_energy_simulation_task, tick_run
+from tests.asgi_client import Client
 from tests.devices.factories import (
     BatteryFactory,
     EnergyMeterFactory,
