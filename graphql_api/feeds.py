@@ -53,6 +53,30 @@ def next_payload(result: ExecutionResult) -> str:
     return orjson.dumps(payload).decode()
 
 
+class _Slot:
+    """A queue of at most one value, where a new value replaces the unsent one."""
+
+    __slots__ = ("value",)
+    maxlen = 1
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    def __len__(self) -> int:
+        return 0 if self.value is None else 1
+
+    def append(self, value: str) -> None:
+        self.value = value
+
+    def popleft(self) -> str:
+        value, self.value = self.value, None
+        assert value is not None
+        return value
+
+    def clear(self) -> None:
+        self.value = None
+
+
 class Member:
     """One subscriber of a feed: its operation id, a bounded queue of payloads, a writer."""
 
@@ -79,7 +103,8 @@ class Member:
         on_feed_end: Callable[[], None],
     ) -> None:
         self._prefix = '{"id":' + orjson.dumps(operation_id).decode() + ',"type":"next","payload":'
-        self._queue: deque[str] = deque(maxlen=capacity)
+        # One slot (latest wins) needs no deque: a deque costs ~600 bytes even when empty.
+        self._queue: deque[str] | _Slot = deque(maxlen=capacity) if capacity > 1 else _Slot()
         self._started = False
         self._writer: asyncio.Task[None] | None = None
         self.send = send

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import json
 import logging
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -147,6 +148,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await self.websocket.close(code=TOKEN_EXPIRED_CODE, reason="Token refused")
                 return
             documents = getattr(self.schema, "documents", None)
+            # Thousands of subscribers send the same document: keep one copy of its text.
+            message["payload"]["query"] = sys.intern(message["payload"]["query"])
             try:
                 if documents is not None:
                     documents.prepare(message["payload"]["query"])
@@ -418,6 +421,9 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # its error is a json.JSONDecodeError
+
     async def get_root_value(self, request: _WS) -> None:
         return None
 
@@ -446,7 +452,12 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
         return True
 
     async def pick_websocket_subprotocol(self, request: _WS) -> str | None:
-        offered = request.scope.get("subprotocols") or []
+        # Some servers pass a repeated or comma-separated header through as one entry.
+        offered = {
+            name.strip()
+            for entry in request.scope.get("subprotocols") or ()
+            for name in entry.split(",")
+        }
         return GRAPHQL_TRANSPORT_WS_PROTOCOL if GRAPHQL_TRANSPORT_WS_PROTOCOL in offered else None
 
     async def create_websocket_response(self, request: _WS, subprotocol: str | None) -> _WS:
@@ -473,6 +484,7 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
         if remaining_s <= 0:  # accepted only thanks to the decoder's clock-skew leeway
             raise ConnectionRejectionError()
         context.claims = claims
+        context.connection_params = None  # the token is verified: not kept for the connection
         # A timer, not a sleeping task: a task's frame would cost every connection memory.
         context.expiry = asyncio.get_running_loop().call_later(
             remaining_s, _close_at_expiry, context.connection
