@@ -53,12 +53,14 @@ def raise_open_files_limit() -> int:
 # --- client processes ------------------------------------------------------------------------
 
 
-async def _clients(work: list[tuple[str, str, int]], deflate: bool, pipe: Connection) -> None:
+async def _clients(
+    work: list[tuple[str, str, int]], deflate: bool, connecting: int, pipe: Connection
+) -> None:
     import websockets
     from websockets.typing import Subprotocol
 
     receipts: list[tuple[float, bytes | str]] = []
-    gate = asyncio.Semaphore(64)
+    gate = asyncio.Semaphore(connecting)
 
     async def open_one(url: str, token: str, home_id: int) -> Any:
         async with gate:
@@ -118,7 +120,9 @@ async def _clients(work: list[tuple[str, str, int]], deflate: bool, pipe: Connec
             return
 
 
-def client_process(work: list[tuple[str, str, int]], deflate: bool, pipe: Connection) -> None:
+def client_process(
+    work: list[tuple[str, str, int]], deflate: bool, connecting: int, pipe: Connection
+) -> None:
     raise_open_files_limit()
     try:
         import uvloop
@@ -127,7 +131,7 @@ def client_process(work: list[tuple[str, str, int]], deflate: bool, pipe: Connec
     except ImportError:
         pass
     try:
-        asyncio.run(_clients(work, deflate, pipe))
+        asyncio.run(_clients(work, deflate, connecting, pipe))
     except Exception as exc:
         pipe.send(("error", repr(exc)))
         raise
@@ -188,7 +192,12 @@ def run_once(
     pipes, procs = [], []
     for k in range(client_procs):
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=client_process, args=(work[k::client_procs], args.deflate, child))
+        # Handshakes in flight stay few: a server with a backlog of them answers connection_init
+        # after its 5 s limit, and the client is closed with 4408.
+        connecting = max(1, args.connecting // client_procs)
+        proc = ctx.Process(
+            target=client_process, args=(work[k::client_procs], args.deflate, connecting, child)
+        )
         proc.start()
         pipes.append(parent)
         procs.append(proc)
@@ -304,11 +313,17 @@ def main() -> None:
         default=2,
         help="client processes (at least one per 5,000 clients)",
     )
+    parser.add_argument(
+        "--connecting",
+        type=int,
+        default=32,
+        help="connections being opened at once, over all client processes",
+    )
     parser.add_argument("--ws", default=procfile_ws(), help="uvicorn's WebSocket implementation")
     parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
     args = parser.parse_args()  # fmt: skip
     limit = raise_open_files_limit()
-    largest = max([*args.clients, *args.spread], default=0)
+    largest = max([*args.clients, *(n // args.web_processes for n in args.spread)], default=0)
     if limit < largest + 100:
         print(f"warning: open files limited to {limit}")
 
