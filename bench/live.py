@@ -2,7 +2,7 @@
 Benchmark: live energyStats over WebSocket to N concurrent subscribers, on one or several server
 processes.
 
-Run with ``make bench-live`` (``python -m tests.services -- python -m bench.live``; options:
+Run with ``make bench-live`` (``python -m tests.with_servers -- python -m bench.live``; options:
 ``--clients 1000 5000``, ``--spread 20000`` (spread over ``--web-processes``), ``--homes``,
 ``--ticks``, ``--client-procs``, ``--ws``, ``--deflate``). A throwaway database gets users and
 homes; uvicorn processes serve ``config.asgi`` with the Procfile's WebSocket implementation, each
