@@ -1,15 +1,19 @@
 """
-Benchmark: live energyStats over WebSocket to N concurrent subscribers on one server process.
+Benchmark: live energyStats over WebSocket to N concurrent subscribers, on one or several server
+processes.
 
-Run with ``make bench-live`` (``python -m tests.services -- python -m bench.live``; options:
-``--clients 1000 5000``, ``--homes``, ``--ticks``, ``--client-procs``, ``--deflate``). A throwaway
-database gets users and homes; one uvicorn process serves ``config.asgi``; client processes open
-the WebSockets (raw ``websockets``, speaking graphql-transport-ws), each subscribing to
-``energyStats(homeId)`` of one home (clients spread evenly over the homes). Then each tick
+Run with ``make bench-live`` (``python -m tests.with_servers -- python -m bench.live``; options:
+``--clients 1000 5000``, ``--spread 20000`` (spread over ``--web-processes``), ``--homes``,
+``--ticks``, ``--client-procs``, ``--ws``, ``--deflate``). A throwaway database gets users and
+homes; uvicorn processes serve ``config.asgi`` with the Procfile's WebSocket implementation, each
+with its own pub/sub hub, all on one Redis; client processes open the WebSockets (raw
+``websockets``, speaking graphql-transport-ws), each subscribing to ``energyStats(homeId)`` of
+one home (clients spread evenly over the homes, and over the server processes). Then each tick
 publishes one message per home in one pipelined round trip, stamped with the publish time; every
-client notes when the message arrives. Prints, per N: delivery latency publish -> receipt (p50,
-p99, max over all deliveries of all ticks), server CPU time per delivered message, and server
-RSS per connection (RSS with N subscribed minus RSS before the first connection, over N).
+client notes when the message arrives. Prints, per N: delivered against expected, delivery
+latency publish -> receipt (p50, p99, max over all deliveries of all ticks), server CPU time per
+delivered message, and server RSS per connection (RSS of the server processes with N subscribed
+minus before the first connection, over N).
 """
 
 from __future__ import annotations
@@ -17,18 +21,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import multiprocessing as mp
 import os
 import platform
 import resource
 import time
+from contextlib import ExitStack
 from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
 import psutil
 
-from bench.common import bench_env, fresh_database, manage, percentile, uvicorn_process
+from bench.common import ROOT, bench_env, fresh_database, manage, percentile, uvicorn_process
 
 SUBSCRIPTION = (
     "subscription($homeId: ID) { energyStats(homeId: $homeId) "
@@ -47,14 +53,16 @@ def raise_open_files_limit() -> int:
 # --- client processes ------------------------------------------------------------------------
 
 
-async def _clients(url: str, work: list[tuple[str, int]], deflate: bool, pipe: Connection) -> None:
+async def _clients(
+    work: list[tuple[str, str, int]], deflate: bool, connecting: int, pipe: Connection
+) -> None:
     import websockets
     from websockets.typing import Subprotocol
 
     receipts: list[tuple[float, bytes | str]] = []
-    gate = asyncio.Semaphore(64)
+    gate = asyncio.Semaphore(connecting)
 
-    async def open_one(token: str, home_id: int) -> Any:
+    async def open_one(url: str, token: str, home_id: int) -> Any:
         async with gate:
             ws = await websockets.connect(
                 url,
@@ -83,7 +91,7 @@ async def _clients(url: str, work: list[tuple[str, int]], deflate: bool, pipe: C
                 raise RuntimeError(snapshot)
             return ws
 
-    sockets = await asyncio.gather(*(open_one(token, home) for token, home in work))
+    sockets = await asyncio.gather(*(open_one(url, token, home) for url, token, home in work))
 
     async def read(ws: Any) -> None:
         async for raw in ws:
@@ -112,7 +120,9 @@ async def _clients(url: str, work: list[tuple[str, int]], deflate: bool, pipe: C
             return
 
 
-def client_process(url: str, work: list[tuple[str, int]], deflate: bool, pipe: Connection) -> None:
+def client_process(
+    work: list[tuple[str, str, int]], deflate: bool, connecting: int, pipe: Connection
+) -> None:
     raise_open_files_limit()
     try:
         import uvloop
@@ -121,7 +131,7 @@ def client_process(url: str, work: list[tuple[str, int]], deflate: bool, pipe: C
     except ImportError:
         pass
     try:
-        asyncio.run(_clients(url, work, deflate, pipe))
+        asyncio.run(_clients(work, deflate, connecting, pipe))
     except Exception as exc:
         pipe.send(("error", repr(exc)))
         raise
@@ -169,18 +179,24 @@ def publish_tick(home_ids: list[int]) -> float:
 
 
 def run_once(
-    url: str, server: psutil.Process, population: list[tuple[str, int]], args: argparse.Namespace,
-    clients: int,
+    servers: list[tuple[str, psutil.Process]], population: list[tuple[str, int]],
+    args: argparse.Namespace, clients: int, client_procs: int,
 ) -> dict[str, Any]:  # fmt: skip
-    work = [population[n % len(population)] for n in range(clients)]
-    home_ids = sorted({home for _, home in work})
-    rss_before = server.memory_info().rss
+    work = [
+        (servers[n % len(servers)][0], *population[n % len(population)]) for n in range(clients)
+    ]
+    home_ids = sorted({home for _, _, home in work})
+    processes = [process for _, process in servers]
+    rss_before = sum(p.memory_info().rss for p in processes)
     ctx = mp.get_context("spawn")
     pipes, procs = [], []
-    for k in range(args.client_procs):
+    for k in range(client_procs):
         parent, child = ctx.Pipe()
+        # Handshakes in flight stay few: a server with a backlog of them answers connection_init
+        # after its 5 s limit, and the client is closed with 4408.
+        connecting = max(1, args.connecting // client_procs)
         proc = ctx.Process(
-            target=client_process, args=(url, work[k :: args.client_procs], args.deflate, child)
+            target=client_process, args=(work[k::client_procs], args.deflate, connecting, child)
         )
         proc.start()
         pipes.append(parent)
@@ -194,8 +210,8 @@ def run_once(
         connected += reply[1]
     connect_s = time.monotonic() - started
     time.sleep(1.0)  # let the server settle (buffers, garbage) before measuring
-    rss_connected = server.memory_info().rss
-    cpu_before = sum(server.cpu_times()[:2])
+    rss_connected = sum(p.memory_info().rss for p in processes)
+    cpu_before = sum(sum(p.cpu_times()[:2]) for p in processes)
     latencies: list[float] = []
     busy_s = 0.0
     tick_max_ms: list[float] = []
@@ -217,8 +233,8 @@ def run_once(
         latencies.extend(tick)
         tick_max_ms.append(1000 * max(tick, default=float("nan")))
         time.sleep(0.5)
-    cpu_after = sum(server.cpu_times()[:2])
-    rss_after = server.memory_info().rss
+    cpu_after = sum(sum(p.cpu_times()[:2]) for p in processes)
+    rss_after = sum(p.memory_info().rss for p in processes)
     for pipe in pipes:
         pipe.send("close")
         pipe.recv()
@@ -228,6 +244,7 @@ def run_once(
     ms = sorted(1000 * s for s in latencies)
     return {
         "clients": clients,
+        "servers": len(servers),
         "connected": connected,
         "homes": len(home_ids),
         "connect_s": connect_s,
@@ -244,17 +261,70 @@ def run_once(
     }
 
 
+def procfile_ws() -> str:
+    """The WebSocket implementation the Procfile gives uvicorn (``--ws``), as deployed."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        words = command.split()
+        if name.strip() == "web" and "--ws" in words:
+            return words[words.index("--ws") + 1]
+    return "auto"
+
+
+def report(result: dict[str, Any]) -> str:
+    where = "1 process" if result["servers"] == 1 else f"{result['servers']} processes"
+    return (
+        f"N={result['clients']:>5} on {where} ({result['connected']} connected in "
+        f"{result['connect_s']:.1f} s, {result['homes']} homes): "
+        f"delivered {result['delivered']}/{result['expected']}; latency p50 "
+        f"{result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, max "
+        f"{result['max_ms']:.0f} ms; server CPU {result['cpu_us_per_msg']:.0f} us/message "
+        f"(busy {100 * result['server_cpu_share']:.0f}% of a core while delivering); "
+        f"server RSS {result['rss_kib_per_conn']:.1f} KiB/connection "
+        f"(processes {result['rss_after_ticks_mib']:.0f} MiB); slowest delivery per tick: "
+        + ", ".join(f"{ms:.0f}" for ms in result["tick_max_ms"])
+        + " ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clients", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument(
+        "--clients",
+        type=int,
+        nargs="*",
+        default=[1000, 5000],
+        help="subscriber counts served by one process",
+    )
+    parser.add_argument(
+        "--spread",
+        type=int,
+        nargs="*",
+        default=[20000],
+        help="subscriber counts spread over --web-processes processes",
+    )
+    parser.add_argument("--web-processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--homes", type=int, default=1000)
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--ticks", type=int, default=5)
-    parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument(
+        "--client-procs",
+        type=int,
+        default=2,
+        help="client processes (at least one per 5,000 clients)",
+    )
+    parser.add_argument(
+        "--connecting",
+        type=int,
+        default=32,
+        help="connections being opened at once, over all client processes",
+    )
+    parser.add_argument("--ws", default=procfile_ws(), help="uvicorn's WebSocket implementation")
     parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
-    args = parser.parse_args()
+    args = parser.parse_args()  # fmt: skip
     limit = raise_open_files_limit()
-    if limit < max(args.clients) * 2 + 100:
+    largest = max([*args.clients, *(n // args.web_processes for n in args.spread)], default=0)
+    if limit < largest + 100:
         print(f"warning: open files limited to {limit}")
 
     database_url = fresh_database("gridtwin_bench_live")
@@ -265,33 +335,29 @@ def main() -> None:
 
     django.setup()
     population = setup_population(args.users, args.homes)
+    uvicorn_args = ("--backlog", "4096", "--ws", args.ws, "--ws-per-message-deflate",
+                    "true" if args.deflate else "false")  # fmt: skip
+    runs = [(n, 1) for n in args.clients] + [(n, args.web_processes) for n in args.spread]
 
-    with uvicorn_process(env, "--backlog", "4096") as running:
-        server = psutil.Process(running.pid)
-        url = running.url.replace("http://", "ws://") + "/graphql/"
+    with ExitStack() as stack:
+        servers: list[tuple[str, psutil.Process]] = []
+        for _ in range(max(count for _, count in runs)):
+            running = stack.enter_context(uvicorn_process(env, *uvicorn_args))
+            url = running.url.replace("http://", "ws://") + "/graphql/"
+            servers.append((url, psutil.Process(running.pid)))
         print(
             f"live benchmark: {platform.python_implementation()} {platform.python_version()}, "
             f"{os.cpu_count()} cores, {args.homes} homes of {args.users} users, {args.ticks} "
-            f"ticks, {args.client_procs} client processes, "
+            f"ticks, uvicorn --ws {args.ws}, "
             f"permessage-deflate {'offered' if args.deflate else 'off'}"
         )
-        # warm-up: imports, caches, the hub's connection
-        run_once(url, server, population, argparse.Namespace(**{**vars(args), "ticks": 1}), 20)
-        for clients in args.clients:
-            result = run_once(url, server, population, args, clients)
-            print(
-                f"N={result['clients']:>5} ({result['connected']} connected in "
-                f"{result['connect_s']:.1f} s, {result['homes']} homes): "
-                f"delivered {result['delivered']}/{result['expected']}; latency p50 "
-                f"{result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, max "
-                f"{result['max_ms']:.0f} ms; server CPU {result['cpu_us_per_msg']:.0f} us/message "
-                f"(busy {100 * result['server_cpu_share']:.0f}% of a core while delivering); "
-                f"server RSS {result['rss_kib_per_conn']:.1f} KiB/connection "
-                f"(process {result['rss_after_ticks_mib']:.0f} MiB); slowest delivery per tick: "
-                + ", ".join(f"{ms:.0f}" for ms in result["tick_max_ms"])
-                + " ms",
-                flush=True,
-            )
+        # warm-up of every process: imports, caches, the hub's connection
+        warm = argparse.Namespace(**{**vars(args), "ticks": 1})
+        run_once(servers, population, warm, 20 * len(servers), 1)
+        for clients, count in runs:
+            procs = max(args.client_procs, math.ceil(clients / 5000))
+            result = run_once(servers[:count], population, args, clients, procs)
+            print(report(result), flush=True)
             time.sleep(2)
 
 

@@ -13,34 +13,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import json
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
+import sys
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import orjson
 from django.conf import settings
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import FieldNode, GraphQLError, GraphQLSyntaxError, OperationType, get_operation_ast
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.async_base_view import AsyncBaseHTTPView, AsyncWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
     SubscribeMessage,
 )
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from accounts.auth import claims_from_connection_params, client_ip_from_headers
 from accounts.tokens import InvalidToken
+from devices.live.pubsub import FOLLOW_ALL, FollowMode
 from graphql_api.context import Context, active_claims
 from graphql_api.documents import DocumentRefused
+from graphql_api.feeds import FeedKey, Member, feed_key, feeds, next_payload
+from graphql_api.live.subscriptions import QUEUED_FIELDS
 from monitoring import metrics
 
 if TYPE_CHECKING:
@@ -57,6 +66,8 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 50
 TOKEN_EXPIRED_CODE = 4403
 #: RFC 6455: a message over GRAPHQL_MAX_BODY_BYTES, the same limit as an HTTP request's body.
 MESSAGE_TOO_BIG_CODE = 1009
+#: A subscriber's own execution gives its current value only; the changes come from a feed.
+OWN_VALUE = FollowMode(changes=False)
 
 
 def _optional_object(message: Mapping[str, Any], key: str) -> bool:
@@ -101,7 +112,18 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
       (``graphql_api/documents.py``) is answered with an ``error``: strawberry's streaming path
       would let the error of a parsing extension escape, log it and send a bare ``complete``.
     - A subscribe after the user was deactivated or deleted closes 4403, like an expired token.
+
+    A subscription operation shares its execution (:mod:`graphql_api.feeds`): it joins the feed
+    of its (document, operation name, variables, user), waits until that feed listens, sends
+    its own current value from its own execution (which authorises it), then gets the feed's
+    serialized payloads. Queries and mutations over the socket run on their own, as strawberry
+    runs them.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.members: dict[str, Member] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     async def handle_message(self, message: Message) -> None:
         if (
@@ -126,6 +148,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await self.websocket.close(code=TOKEN_EXPIRED_CODE, reason="Token refused")
                 return
             documents = getattr(self.schema, "documents", None)
+            # Thousands of subscribers send the same document: keep one copy of its text.
+            message["payload"]["query"] = sys.intern(message["payload"]["query"])
             try:
                 if documents is not None:
                     documents.prepare(message["payload"]["query"])
@@ -136,6 +160,128 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await self.send_error(message["id"], error)
                 return
         await super().handle_subscribe(message)
+
+    def _shared(self, operation: Operation[Context, None]) -> tuple[FeedKey, int] | None:
+        """The feed key and member capacity of a subscription operation; None for any other."""
+        claims = self.context.claims
+        documents = getattr(self.schema, "documents", None)
+        if claims is None or documents is None:
+            return None
+        try:
+            document = documents.prepare(operation.query).document
+        except GraphQLError:
+            return None
+        definition = get_operation_ast(document, operation.operation_name)
+        if definition is None or definition.operation is not OperationType.SUBSCRIPTION:
+            return None
+        capacity = 1
+        for selection in definition.selection_set.selections:
+            if isinstance(selection, FieldNode):
+                capacity = max(capacity, QUEUED_FIELDS.get(selection.name.value, 1))
+            else:  # a fragment: whatever it selects
+                capacity = max(capacity, *QUEUED_FIELDS.values())
+        key = feed_key(
+            operation.query, operation.operation_name, operation.variables, claims.user_id
+        )
+        return key, capacity
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        shared = self._shared(operation)
+        if shared is None:
+            await super().run_operation(operation)
+            return
+        key, capacity = shared
+        member = Member(
+            operation.id,
+            capacity=capacity,
+            send=self.websocket.send_next_text,  # type: ignore[attr-defined]
+            on_feed_end=functools.partial(self._feed_ended, operation.id),
+        )
+        self.members[operation.id] = member
+        registry = feeds()
+        feed = registry.join(key, member, stream=functools.partial(self._feed_stream, operation))
+        try:
+            await feed.listening()
+            sent = await self._send_own_value(operation, member)
+        except _OperationStreamClosed:
+            sent = False
+        except Exception as error:  # pragma: no cover - as strawberry's own operation task
+            self._leave(operation.id)
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+        if not sent:  # refused: its error was sent (or the connection closed)
+            self._leave(operation.id)
+        elif member.feed is None:  # the shared stream ended meanwhile
+            self._leave(operation.id)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        else:
+            member.start()
+
+    async def _feed_stream(
+        self, operation: Operation[Context, None], listening: Callable[[], None]
+    ) -> AsyncIterator[Any]:
+        """The shared stream of ``operation``, run with a context of the caller's id only."""
+        context = WebSocketContext(
+            request=None,
+            response=None,
+            claims=self.context.claims,
+            client_ip=self.context.client_ip,
+            follow=FollowMode(initial=False, listening=listening),
+        )
+        return await self.schema.stream(  # type: ignore[no-any-return]
+            operation.query,
+            variable_values=operation.variables,
+            context_value=context,
+            root_value=self.root_value,
+            operation_name=operation.operation_name,
+        )
+
+    async def _send_own_value(self, operation: Operation[Context, None], member: Member) -> bool:
+        """Run ``operation`` for its current value alone; False if it was refused."""
+        assert isinstance(self.context, WebSocketContext)
+        context = dataclasses.replace(self.context, follow=OWN_VALUE)
+        results = await self.schema.stream(
+            operation.query,
+            variable_values=operation.variables,
+            context_value=context,
+            root_value=self.root_value,
+            operation_name=operation.operation_name,
+        )
+        async with contextlib.aclosing(results):  # type: ignore[type-var]
+            first = True
+            async for result in results:
+                if first and isinstance(result, PreExecutionError):
+                    await self._handle_pre_execution_error(operation, result)
+                    return False
+                if not isinstance(result, ExecutionResult):
+                    await self._reject_incremental_delivery(operation)
+                    return False
+                first = False
+                payload = next_payload(result)
+                member.last = payload
+                await self.websocket.send_next_text(member.frame(payload))  # type: ignore[attr-defined]
+        return True
+
+    def _leave(self, operation_id: str) -> None:
+        member = self.members.pop(operation_id, None)
+        if member is not None:
+            feeds().leave(member)
+
+    def _feed_ended(self, operation_id: str) -> None:
+        self._leave(operation_id)
+        operation = self.operations.get(operation_id)
+        if operation is not None:
+            complete = operation.send_operation_message({"id": operation_id, "type": "complete"})
+            task = asyncio.get_running_loop().create_task(complete)  # type: ignore[arg-type]
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        self._leave(operation_id)
+        await super().cleanup_operation(operation_id)
 
     async def send_error(self, operation_id: str, error: GraphQLError) -> None:
         """End one operation with ``error`` before it starts (the connection stays open)."""
@@ -150,7 +296,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 @dataclass
 class WebSocketContext(Context):
     connection: WebSocketConnection | None = None
-    expiry_task: asyncio.Task[None] | None = None
+    expiry: asyncio.TimerHandle | None = None
+    #: What a subscription's execution gives: all of it, its current value, or the changes.
+    follow: FollowMode = FOLLOW_ALL
 
 
 class WebSocketConnection:
@@ -212,6 +360,12 @@ class ASGIWebSocketAdapter(AsyncWebSocketAdapter):
                 if not ignore_parsing_errors:
                     raise NonJsonMessageReceived from error
 
+    async def send_next_text(self, text: str) -> None:
+        """Send a ``next`` message already serialized."""
+        await self.connection.send_text(text)
+        if not self.connection.closed:
+            metrics.websocket_delivered()
+
     async def send_json(self, message: Mapping[str, object]) -> None:
         encoded = self.view.encode_json(message)
         text = encoded.decode() if isinstance(encoded, bytes) else encoded
@@ -258,8 +412,8 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
             await self.run(connection, context=context)
         finally:
             metrics.websocket_closed()
-            if context.expiry_task is not None:
-                context.expiry_task.cancel()
+            if context.expiry is not None:
+                context.expiry.cancel()
 
     @property
     def allow_queries_via_get(self) -> bool:
@@ -267,6 +421,9 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # its error is a json.JSONDecodeError
 
     async def get_root_value(self, request: _WS) -> None:
         return None
@@ -296,7 +453,12 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
         return True
 
     async def pick_websocket_subprotocol(self, request: _WS) -> str | None:
-        offered = request.scope.get("subprotocols") or []
+        # Some servers pass a repeated or comma-separated header through as one entry.
+        offered = {
+            name.strip()
+            for entry in request.scope.get("subprotocols") or ()
+            for name in entry.split(",")
+        }
         return GRAPHQL_TRANSPORT_WS_PROTOCOL if GRAPHQL_TRANSPORT_WS_PROTOCOL in offered else None
 
     async def create_websocket_response(self, request: _WS, subprotocol: str | None) -> _WS:
@@ -323,11 +485,21 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
         if remaining_s <= 0:  # accepted only thanks to the decoder's clock-skew leeway
             raise ConnectionRejectionError()
         context.claims = claims
-        context.expiry_task = asyncio.create_task(_close_at_expiry(context.connection, remaining_s))
+        context.connection_params = None  # the token is verified: not kept for the connection
+        # A timer, not a sleeping task: a task's frame would cost every connection memory.
+        context.expiry = asyncio.get_running_loop().call_later(
+            remaining_s, _close_at_expiry, context.connection
+        )
         return UNSET  # a plain `connection_ack`, no payload
 
 
-async def _close_at_expiry(connection: WebSocketConnection, delay_s: float) -> None:
-    await asyncio.sleep(delay_s)
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _close_at_expiry(connection: WebSocketConnection) -> None:
     # 4403 makes graphql-ws clients reconnect, with a fresh token from connectionParams.
-    await connection.close(TOKEN_EXPIRED_CODE, "Token expired")
+    task = asyncio.get_running_loop().create_task(
+        connection.close(TOKEN_EXPIRED_CODE, "Token expired")
+    )
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)

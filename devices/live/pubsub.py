@@ -19,6 +19,7 @@ import logging
 import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -36,6 +37,25 @@ SUBSCRIBE_CONFIRM_TIMEOUT_S = 2.0
 RECONNECT_BACKOFF_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 #: Snapshot reads share a small pool, however many subscribers there are.
 SNAPSHOT_POOL_SIZE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class FollowMode:
+    """Which part of a live stream :func:`follow` gives.
+
+    A subscriber sharing one stream of changes with others (in GraphQL, one execution per
+    published value for every identical subscription) reads its own current value with
+    ``changes=False``, while the shared stream runs with ``initial=False`` and calls
+    ``listening`` once its channels are subscribed, so that no change falls between the two.
+    """
+
+    initial: bool = True
+    changes: bool = True
+    listening: Callable[[], None] | None = None
+
+
+#: The whole stream: the current value, then every change.
+FOLLOW_ALL = FollowMode()
 
 
 class Resync:
@@ -300,16 +320,26 @@ async def follow(
     snapshot: Callable[[LiveHub], Awaitable[list[T]]],
     convert: Callable[[dict[str, Any]], Awaitable[T | None]],
     capacity: int = 1,
+    mode: FollowMode = FOLLOW_ALL,
 ) -> AsyncGenerator[T, None]:
     """The snapshot at once, then one value per change (a fresh snapshot after a resync).
 
     ``snapshot`` gives a list of values to send (empty: nothing current); ``convert`` shapes a
-    message, or returns None to skip it.
+    message, or returns None to skip it. ``mode`` may leave out the first snapshot or the
+    changes (see :class:`FollowMode`).
     """
     live = hub()
+    if not mode.changes:
+        if mode.initial:
+            for value in await snapshot(live):
+                yield value
+        return
     async with live.subscription(channel, capacity=capacity) as mailbox:
-        for value in await snapshot(live):
-            yield value
+        if mode.listening is not None:
+            mode.listening()
+        if mode.initial:
+            for value in await snapshot(live):
+                yield value
         while True:
             message = await mailbox.get()
             if isinstance(message, Resync):

@@ -115,7 +115,21 @@ def _open_alerts(user_id: int) -> list[AlertEvent]:
     return [alert_event_from_model(alert) for alert in alerts]
 
 
-def _energy_stats(user_id: int, home_id: int | None) -> AsyncGenerator[EnergyStats, None]:
+#: Subscription fields whose every event matters: a subscriber queues this many (not only the
+#: latest), for its own execution and for a shared one alike.
+QUEUED_FIELDS = {"alerts": ALERT_MAILBOX_CAPACITY}
+
+
+def _mode(info: Info) -> pubsub.FollowMode:
+    """The part of the stream this execution gives (all of it unless shared, see websocket)."""
+    mode = getattr(info.context, "follow", pubsub.FOLLOW_ALL)
+    assert isinstance(mode, pubsub.FollowMode)
+    return mode
+
+
+def _energy_stats(
+    user_id: int, home_id: int | None, mode: pubsub.FollowMode
+) -> AsyncGenerator[EnergyStats, None]:
     channel = channels.user_channel(user_id) if home_id is None else channels.home_channel(home_id)
 
     last: list[tuple[Any, ...]] = []
@@ -140,10 +154,12 @@ def _energy_stats(user_id: int, home_id: int | None) -> AsyncGenerator[EnergySta
     async def convert(value: dict[str, Any]) -> EnergyStats | None:
         return energy_stats_from_value(value, home_id=home_id) if fresh(value) else None
 
-    return pubsub.follow(channel, snapshot=snapshot, convert=convert)
+    return pubsub.follow(channel, snapshot=snapshot, convert=convert, mode=mode)
 
 
-def _device_state(device_id: int, home_id: int) -> AsyncGenerator[DeviceState, None]:
+def _device_state(
+    device_id: int, home_id: int, mode: pubsub.FollowMode
+) -> AsyncGenerator[DeviceState, None]:
     """Follows the device's channel (telemetry, on-demand steps) and its home's channel, which
     carries one message per tick for all its devices: on either, the device's values are read
     once and sent when they changed. A tick costs one message per home, not one per device."""
@@ -169,10 +185,11 @@ def _device_state(device_id: int, home_id: int) -> AsyncGenerator[DeviceState, N
         [channels.device_channel(device_id), channels.home_channel(home_id)],
         snapshot=snapshot,
         convert=convert,
+        mode=mode,
     )
 
 
-def _alerts(user_id: int) -> AsyncGenerator[AlertEvent, None]:
+def _alerts(user_id: int, mode: pubsub.FollowMode) -> AsyncGenerator[AlertEvent, None]:
     async def snapshot(hub: pubsub.LiveHub) -> list[AlertEvent]:
         return await _open_alerts(user_id)
 
@@ -184,6 +201,7 @@ def _alerts(user_id: int) -> AsyncGenerator[AlertEvent, None]:
         snapshot=snapshot,
         convert=convert,
         capacity=ALERT_MAILBOX_CAPACITY,
+        mode=mode,
     )
 
 
@@ -202,7 +220,7 @@ class DeviceSubscription:
     ) -> AsyncGenerator[EnergyStats, None]:
         user_id = current_user_id(info)
         home_pk = None if home_id is None else await _home_id(user_id, home_id)
-        return _energy_stats(user_id, home_pk)
+        return _energy_stats(user_id, home_pk, _mode(info))
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -213,11 +231,11 @@ class DeviceSubscription:
     ) -> AsyncGenerator[DeviceState, None]:
         user_id = current_user_id(info)
         device_pk, home_pk = await _device(user_id, device_id)
-        return _device_state(device_pk, home_pk)
+        return _device_state(device_pk, home_pk, _mode(info))
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
         description="Alerts on the caller's devices: the open ones at once, then each event.",
     )
     async def alerts(self, info: Info) -> AsyncGenerator[AlertEvent, None]:
-        return _alerts(current_user_id(info))
+        return _alerts(current_user_id(info), _mode(info))

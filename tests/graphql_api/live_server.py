@@ -23,10 +23,17 @@ from websockets.typing import Subprotocol
 
 from config.local_servers import free_port, port_open
 from devices.live import pubsub
+from tests.web_process import procfile_command
 
 T = TypeVar("T")
 
 PROTOCOL = "graphql-transport-ws"
+
+
+def procfile_ws() -> str:
+    """The WebSocket implementation the Procfile gives uvicorn (``--ws``), as deployed."""
+    words = procfile_command("web").split()
+    return words[words.index("--ws") + 1] if "--ws" in words else "auto"
 
 
 class LiveServer:
@@ -37,7 +44,7 @@ class LiveServer:
             "config.asgi:application",
             host="127.0.0.1",
             port=self.port,
-            ws="websockets",
+            ws=procfile_ws(),
             lifespan="on",
             log_level="warning",
             # as the Procfile starts it: X-Forwarded-For only from the configured proxies
