@@ -47,8 +47,9 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 #: Estimated bytes a parsed document keeps per token besides its text (its Token, AST node and
-#: Location objects); measured at up to ~570 for a document of one-letter fields.
-TOKEN_BYTES = 700
+#: Location objects); measured at up to ~570 for a document of one-letter fields and ~720 for
+#: the introspection query (deep selections: more AST per token).
+TOKEN_BYTES = 760
 #: Estimated bytes of one validation error beyond its message (locations, nodes, path).
 ERROR_BYTES = 1500
 #: Documents kept at most, however small.
