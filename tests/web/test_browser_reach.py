@@ -5,10 +5,7 @@ another origin aborted by the ``page`` fixture, which fails the test if there wa
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +14,10 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 
 from tests.accounts.factories import UserFactory
-from tests.config.test_static import PLAYGROUND_ENV
+from tests.config.test_static import PLAYGROUND_ENV, collect_static
 from tests.web.browser import screenshot
 from tests.web.conftest import PASSWORD
-from tests.web_process import ROOT, procfile_web
+from tests.web_process import procfile_web
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -108,17 +105,7 @@ def test_the_admin_is_styled_and_signs_a_superuser_in(
     page: Page, failures: list[str], tmp_path: Path
 ) -> None:
     # given production-like settings: static files collected at build, DEBUG off
-    root = tmp_path / "static"
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "STATIC_ROOT": str(root),
-        },
-        check=True,
-    )
+    root = collect_static(tmp_path / "static")
     admin: Any = UserFactory(username="operator", is_staff=True, is_superuser=True)
 
     with procfile_web(STATIC_ROOT=str(root)) as base:
