@@ -177,7 +177,7 @@ def build(fleet: Fleet) -> Programs:
     upper[:, BD] = np.where(bat_on, np.maximum(home(bat.max_discharge_w), 0.0), 0.0)
     lower[:, BS] = floor
     upper[:, BS] = capacity
-    if fleet.hold_battery_level:
+    if fleet.hold_storage_levels:
         lower[:, BS, -1] = level0[:, 0]
     row_lower[:, BATTERY, 0] = row_upper[:, BATTERY, 0] = level0[:, 0]
 
@@ -193,6 +193,10 @@ def build(fleet: Fleet) -> Programs:
     upper[:, ES] = ev_capacity
     row_lower[:, VEHICLE] = row_upper[:, VEHICLE] = -driving
     ev_level0 = np.clip(home(ev.initial_soc), 0.0, 1.0) * ev_capacity
+    if fleet.hold_storage_levels:
+        lower[:, ES, -1] = np.where(
+            ev_home[:, -1], np.maximum(lower[:, ES, -1], ev_level0[:, 0]), lower[:, ES, -1]
+        )
     row_lower[:, VEHICLE, 0] = row_upper[:, VEHICLE, 0] = ev_level0[:, 0] - driving[:, 0]
 
     thermal_on = heat_on | cool_on
@@ -249,62 +253,86 @@ def build(fleet: Fleet) -> Programs:
     )
 
 
-def solver(*, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> highspy.Highs:
-    """A quiet single-threaded HiGHS instance; reuse one per process."""
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", 1)
-    highs.setOptionValue("time_limit", float(time_limit_s))
-    highs.setOptionValue("mip_rel_gap", MIP_RELATIVE_GAP)
-    return highs
+class Solver:
+    """
+    A quiet, single-threaded HiGHS instance that warm-starts each linear program from the
+    optimal basis of the previous one of the same shape: homes of a fleet differ in their
+    numbers, not their structure, so the last basis is a few pivots from the next optimum
+    (about five times fewer iterations than a cold start here; ``docs/benchmarks.md``).
+    One per process; not shared between threads.
+    """
+
+    def __init__(self, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S, warm: bool = True) -> None:
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("threads", 1)
+        self.highs.setOptionValue("time_limit", float(time_limit_s))
+        self.highs.setOptionValue("mip_rel_gap", MIP_RELATIVE_GAP)
+        self.warm = warm
+        self._bases: dict[tuple[int, int], Any] = {}
+
+    def solve(self, programs: Programs, home: int) -> tuple[str, FloatArray, float]:
+        """Solve one home's program: (status, column values or NaN, objective)."""
+        integer = programs.integer[home]
+        is_mip = bool(integer.any())
+        shape = (programs.columns, programs.rows)
+        highs = self.highs
+        self._pass(programs, home, integer)
+        basis = self._bases.get(shape) if self.warm and not is_mip else None
+        if basis is not None:
+            highs.setBasis(basis)
+        highs.run()
+        status = highs.getModelStatus()
+        if basis is not None and status != highspy.HighsModelStatus.kOptimal:
+            # A basis never changes the answer, only the path; still, give a home that
+            # fails from a borrowed basis a clean start before calling it infeasible.
+            self._bases.pop(shape, None)
+            self._pass(programs, home, integer)
+            highs.run()
+            status = highs.getModelStatus()
+        info: Any = highs.getInfo()
+        has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
+        if status == highspy.HighsModelStatus.kOptimal and has_solution:
+            if self.warm and not is_mip:
+                self._bases[shape] = highs.getBasis()
+            values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+            return STATUS_OPTIMAL, values, float(info.objective_function_value)
+        nothing = np.full(programs.columns, np.nan)
+        if status in (
+            highspy.HighsModelStatus.kInfeasible,
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+        ):
+            return STATUS_INFEASIBLE, nothing, float("nan")
+        return STATUS_FAILED, nothing, float("nan")
+
+    def _pass(self, programs: Programs, home: int, integer: BoolArray) -> None:
+        self.highs.passModel(
+            programs.columns,
+            programs.rows,
+            len(programs.index),
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize),
+            0.0,
+            programs.cost[home],
+            programs.col_lower[home],
+            programs.col_upper[home],
+            programs.row_lower[home],
+            programs.row_upper[home],
+            programs.start,
+            programs.index,
+            programs.value[home],
+            integer.astype(np.int32),
+        )
 
 
-_SOLVER: highspy.Highs | None = None
+_SOLVER: Solver | None = None
 
 
-def _default_solver() -> highspy.Highs:
+def _default_solver() -> Solver:
     global _SOLVER
     if _SOLVER is None:
-        _SOLVER = solver()
+        _SOLVER = Solver()
     return _SOLVER
-
-
-def solve_home(
-    programs: Programs, home: int, highs: highspy.Highs
-) -> tuple[str, FloatArray, float]:
-    """Solve one home's program: (status, column values or NaN, objective)."""
-    integrality = programs.integer[home].astype(np.int32)
-    highs.passModel(
-        programs.columns,
-        programs.rows,
-        len(programs.index),
-        int(highspy.MatrixFormat.kColwise),
-        int(highspy.ObjSense.kMinimize),
-        0.0,
-        programs.cost[home],
-        programs.col_lower[home],
-        programs.col_upper[home],
-        programs.row_lower[home],
-        programs.row_upper[home],
-        programs.start,
-        programs.index,
-        programs.value[home],
-        integrality,
-    )
-    highs.run()
-    status = highs.getModelStatus()
-    info: Any = highs.getInfo()
-    has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
-    if status == highspy.HighsModelStatus.kOptimal and has_solution:
-        values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-        return STATUS_OPTIMAL, values, float(info.objective_function_value)
-    nothing = np.full(programs.columns, np.nan)
-    if status in (
-        highspy.HighsModelStatus.kInfeasible,
-        highspy.HighsModelStatus.kUnboundedOrInfeasible,
-    ):
-        return STATUS_INFEASIBLE, nothing, float("nan")
-    return STATUS_FAILED, nothing, float("nan")
 
 
 def setpoints_from_columns(values: FloatArray, intervals: int) -> Setpoints:
@@ -334,12 +362,12 @@ def setpoints_from_columns(values: FloatArray, intervals: int) -> Setpoints:
     )
 
 
-def optimize(fleet: Fleet, *, highs: highspy.Highs | None = None) -> Plan:
+def optimize(fleet: Fleet, *, solver: Solver | None = None) -> Plan:
     """
     Plan every home of a fleet; a home whose program has no solution gets NaN setpoints
     and the status ``infeasible`` or ``failed`` (``plan_fleet`` falls back to greedy).
     """
-    highs = _default_solver() if highs is None else highs
+    solver = _default_solver() if solver is None else solver
     started = time.perf_counter()
     programs = build(fleet)
     build_s = (time.perf_counter() - started) / max(fleet.homes, 1)
@@ -349,7 +377,7 @@ def optimize(fleet: Fleet, *, highs: highspy.Highs | None = None) -> Plan:
     solve_s = np.empty(fleet.homes)
     for home in range(fleet.homes):
         began = time.perf_counter()
-        status[home], values[home], objective[home] = solve_home(programs, home, highs)
+        status[home], values[home], objective[home] = solver.solve(programs, home)
         solve_s[home] = time.perf_counter() - began
     setpoints = setpoints_from_columns(values, fleet.intervals)
     outcome = evaluate(fleet, setpoints)

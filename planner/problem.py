@@ -263,8 +263,9 @@ class Fleet:
     objective: Objective = Objective.COST
     weights: Weights | None = None
     dt_s: float = INTERVAL_S
-    hold_battery_level: bool = True
-    """The battery ends the horizon at least as full as it started (no free energy)."""
+    hold_storage_levels: bool = True
+    """The battery ends the horizon at least as full as it started, and so does a car that
+    is home at the end (no energy for free: the next horizon starts where this one ends)."""
     comfort_penalty_per_k_h: float = COMFORT_PENALTY_PER_K_H
     storage_wear_per_kwh: float = STORAGE_WEAR_PER_KWH
 

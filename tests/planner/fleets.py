@@ -41,7 +41,7 @@ def tiny_fleet(
     objective: Objective = Objective.COST,
     import_max_w: float = 1e6,
     export_max_w: float = 1e6,
-    hold_battery_level: bool = False,
+    hold_storage_levels: bool = False,
 ) -> Fleet:
     """A one-home fleet of ``len(import_price)`` hour-long intervals, no devices."""
     steps = len(import_price)
@@ -81,7 +81,7 @@ def tiny_fleet(
         grid_export_max_w=_one(export_max_w),
         objective=objective,
         dt_s=HOUR_S,
-        hold_battery_level=hold_battery_level,
+        hold_storage_levels=hold_storage_levels,
     )  # fmt: skip
 
 

@@ -66,7 +66,7 @@ def reference_objective(fleet: Fleet, home: int) -> float | None:
             charge = h.addVariable(0.0, at(bat.max_charge_w))
             discharge = h.addVariable(0.0, at(bat.max_discharge_w))
             lower = floor
-            if fleet.hold_battery_level and t == steps - 1:
+            if fleet.hold_storage_levels and t == steps - 1:
                 lower = start_level
             level = h.addVariable(lower, capacity)
             previous = start_level if battery_level is None else battery_level
@@ -87,6 +87,9 @@ def reference_objective(fleet: Fleet, home: int) -> float | None:
             discharge = h.addVariable(0.0, at(ev.max_discharge_w) if v2h else 0.0)
             target = at(ev.target_soc, t)
             needed = 0.0 if math.isnan(target) else target * car_capacity
+            car_start = min(max(at(ev.initial_soc), 0.0), 1.0) * car_capacity
+            if fleet.hold_storage_levels and plugged and t == steps - 1:
+                needed = max(needed, car_start)
             level = h.addVariable(needed, car_capacity)
             driven = 0.0 if plugged else max(at(ev.driving_wh, t), 0.0)
             previous = (

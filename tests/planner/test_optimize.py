@@ -56,7 +56,7 @@ def test_battery_ends_as_full_as_it_started_when_asked_to_hold_its_level() -> No
     1 kW), delivers 1 kWh at the peak and ends at 1 kWh: cost 0.1, level [2000, 1000].
     """
     fleet = with_battery(
-        tiny_fleet(import_price=[0.1, 0.5], load=[0.0, 1000.0], hold_battery_level=True),
+        tiny_fleet(import_price=[0.1, 0.5], load=[0.0, 1000.0], hold_storage_levels=True),
         capacity_wh=2000.0, max_charge_w=1000.0, max_discharge_w=1000.0, initial_soc=0.5,
     )  # fmt: skip
 
@@ -104,6 +104,21 @@ def test_vehicle_to_home_covers_the_peak_only_when_allowed() -> None:
     assert v2h.cost[0] == pytest.approx(0.0, abs=1e-9)
     np.testing.assert_allclose(v2h.setpoints.vehicle_w[0], [0.0, -1000.0], atol=1e-6)
     assert plain.cost[0] == pytest.approx(0.5)
+
+
+def test_a_car_asked_to_end_as_full_buys_back_what_it_gives_the_home() -> None:
+    """
+    As above with V2H, but the car must end the horizon at its starting 5 kWh: the kWh it
+    gives the peak is bought the hour before at 0.1 (η = 1): vehicle [+1000, -1000] W,
+    cost 0.1 instead of 0.5.
+    """
+    base = tiny_fleet(import_price=[0.1, 0.5], load=[0.0, 1000.0], hold_storage_levels=True)
+
+    plan = optimize(with_vehicle(base, initial_soc=0.5, v2h=True))
+
+    np.testing.assert_allclose(plan.setpoints.vehicle_w[0], [1000.0, -1000.0], atol=1e-6)
+    np.testing.assert_allclose(plan.setpoints.vehicle_wh[0], [6000.0, 5000.0], atol=1e-6)
+    assert plan.cost[0] == pytest.approx(0.1)
 
 
 def test_heater_preheats_before_the_price_peak_within_the_band() -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from planner.fleet import plan_fleet
 from planner.greedy import greedy
-from planner.optimize import optimize
+from planner.optimize import Solver, optimize
 from planner.outcome import STATUS_OPTIMAL
 from planner.problem import (
     Batteries,
@@ -132,7 +132,7 @@ def random_fleet(
             cost=rng.uniform(0, 1), carbon=rng.uniform(0, 1), self_consumption=rng.uniform(0, 0.2)
         ),
         dt_s=dt_s,
-        hold_battery_level=bool(rng.random() < 0.5),
+        hold_storage_levels=bool(rng.random() < 0.5),
     )
 
 
@@ -221,6 +221,11 @@ def test_plans_conserve_energy_and_keep_every_bound(fleet: Fleet) -> None:
     assert (s.vehicle_wh[ok] >= -tol).all()
     wanted = np.nan_to_num(ev.target_soc, nan=0.0) * car
     assert (s.vehicle_wh[ok] >= wanted[ok] - tol).all()
+    if fleet.hold_storage_levels:
+        car_start = ev.initial_soc * np.where(ev.present, ev.capacity_wh, 0.0)
+        ends_home = ok & ev.home[:, -1]
+        assert (s.vehicle_wh[ends_home, -1] >= car_start[ends_home] - tol).all()
+        assert (level[ok, -1] >= start[ok, 0] - tol).all()
     away = ~ev.home
     assert (s.vehicle_charge_w[ok][away[ok]] <= tol).all()
     no_v2h = ~ev.v2h[:, None] | away
@@ -254,7 +259,7 @@ def test_plan_never_does_worse_than_greedy_under_cost(
     fleet = replace(
         random_fleet(seed, homes=homes, steps=steps, dt_s=dt_s, generator=False),
         objective=Objective.COST,
-        hold_battery_level=False,
+        hold_storage_levels=False,
         grid_import_max_w=np.full(homes, 1e6),
     )
 
@@ -264,3 +269,14 @@ def test_plan_never_does_worse_than_greedy_under_cost(
     assert (plan.objective <= baseline.objective + 1e-6 + 1e-6 * np.abs(baseline.objective)).all()
     no_comfort_cost = (plan.comfort_violation_k_h == 0) & (baseline.comfort_violation_k_h == 0)
     assert (plan.cost[no_comfort_cost] <= baseline.cost[no_comfort_cost] + 1e-3).all()
+
+
+def test_warm_starts_change_the_path_not_the_answer() -> None:
+    """Each home solved from the previous home's basis ends at the cold start's optimum."""
+    fleet = sample_fleet(30, seed=21)
+
+    warm = optimize(fleet, solver=Solver())
+    cold = optimize(fleet, solver=Solver(warm=False))
+
+    assert (warm.status == STATUS_OPTIMAL).all()
+    np.testing.assert_allclose(warm.objective, cold.objective, rtol=1e-6)
