@@ -266,7 +266,7 @@ class Solver:
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("threads", 1)
-        self.highs.setOptionValue("time_limit", float(time_limit_s))
+        self.time_limit_s = float(time_limit_s)
         self.highs.setOptionValue("mip_rel_gap", MIP_RELATIVE_GAP)
         self.warm = warm
         self._bases: dict[tuple[int, int], Any] = {}
@@ -281,14 +281,14 @@ class Solver:
         basis = self._bases.get(shape) if self.warm and not is_mip else None
         if basis is not None:
             highs.setBasis(basis)
-        highs.run()
+        self._run()
         status = highs.getModelStatus()
         if basis is not None and status != highspy.HighsModelStatus.kOptimal:
             # A basis never changes the answer, only the path; still, give a home that
             # fails from a borrowed basis a clean start before calling it infeasible.
             self._bases.pop(shape, None)
             self._pass(programs, home, integer)
-            highs.run()
+            self._run()
             status = highs.getModelStatus()
         info: Any = highs.getInfo()
         has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
@@ -304,6 +304,12 @@ class Solver:
         ):
             return STATUS_INFEASIBLE, nothing, float("nan")
         return STATUS_FAILED, nothing, float("nan")
+
+    def _run(self) -> None:
+        # HiGHS compares its time limit with the instance's run time summed over every
+        # run (until its 2.0), so each run's limit is set from where the clock stands.
+        self.highs.setOptionValue("time_limit", self.highs.getRunTime() + self.time_limit_s)
+        self.highs.run()
 
     def _pass(self, programs: Programs, home: int, integer: BoolArray) -> None:
         self.highs.passModel(
