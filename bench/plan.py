@@ -12,9 +12,10 @@ seeded), 96 intervals of 15 minutes. Drawing the inputs is setup and not timed.
    it; the wall time runs from the first shard's start to the last one's end).
 2. A reference week: 100 seeded homes, seven days (each day its own draw: prices,
    weather, the car's hours), planned under each objective and under the greedy rule on
-   the same inputs; prints cost and carbon saved. Stores must end each planned day at
-   least as full as they started; the greedy rule has no such duty, so its change of
-   stored energy is printed beside the savings.
+   the same inputs, and under COST with one device kind at a time; prints cost and carbon
+   saved. Stores must end each planned day at least as full as they started; the greedy
+   rule has no such duty and ends fuller, so its change of stored energy is printed beside
+   the savings, and "net" counts that extra energy as worth its day's mean import price.
 """
 
 from __future__ import annotations
@@ -82,54 +83,83 @@ def fleet_run(homes: int, pool: int) -> None:
     )
 
 
-def _stored_wh(fleet: Fleet, plan: Plan) -> float:
-    """Change of energy in batteries and cars over the day, summed over homes. [Wh]"""
+def _stored(fleet: Fleet, plan: Plan) -> tuple[float, float]:
+    """Change of energy in batteries and cars over the day, summed over homes [kWh], and
+    that energy valued at each home's mean import price of the day [currency]."""
     s = plan.setpoints
     battery_start = fleet.batteries.initial_soc * fleet.batteries.capacity_wh
     car_start = fleet.vehicles.initial_soc * fleet.vehicles.capacity_wh
-    change = (s.battery_wh[:, -1] - battery_start) + (s.vehicle_wh[:, -1] - car_start)
-    return float(np.nansum(change))
+    battery = np.where(fleet.batteries.present, s.battery_wh[:, -1] - battery_start, 0.0)
+    car = np.where(fleet.vehicles.present, s.vehicle_wh[:, -1] - car_start, 0.0)
+    change_kwh = (battery + car) / 1000.0
+    price = fleet.signals.import_price_per_kwh.mean(axis=1)
+    return float(change_kwh.sum()), float((change_kwh * price).sum())
+
+
+WEEK_CASES: tuple[tuple[str, Objective, dict[str, bool]], ...] = (
+    ("cost", Objective.COST, {}),
+    ("carbon", Objective.CARBON, {}),
+    ("self_consumption", Objective.SELF_CONSUMPTION, {}),
+    ("cost, battery only", Objective.COST, {"vehicle": False, "heater": False}),
+    ("cost, car only", Objective.COST, {"battery": False, "heater": False}),
+    ("cost, heater only", Objective.COST, {"battery": False, "vehicle": False}),
+)
 
 
 def reference_week(homes: int) -> None:
     days = 7
-    objectives = (Objective.COST, Objective.CARBON, Objective.SELF_CONSUMPTION)
-    totals = {name: np.zeros(5) for name in ["greedy", *[o.value for o in objectives]]}
-    fallbacks = dict.fromkeys(totals, 0)
+    columns = 6  # cost, carbon g, self-consumption, comfort K·h, stored kWh, stored value
+    rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    fallbacks: dict[str, int] = {}
     solver = Solver()
-    for day in range(days):
-        base = sample_fleet(homes, seed=1000 + day)
-        baseline = greedy(base)
-        totals["greedy"] += [
-            baseline.cost.sum(),
-            baseline.carbon_g.sum(),
-            baseline.self_consumption.mean(),
-            baseline.comfort_violation_k_h.sum(),
-            _stored_wh(base, baseline),
-        ]
-        for objective in objectives:
-            fleet = sample_fleet(homes, seed=1000 + day, objective=objective)
+    for name, objective, devices in WEEK_CASES:
+        planned, baseline_total = np.zeros(columns), np.zeros(columns)
+        fallbacks[name] = 0
+        for day in range(days):
+            fleet = sample_fleet(
+                homes,
+                seed=1000 + day,
+                objective=objective,
+                battery=devices.get("battery", True),
+                vehicle=devices.get("vehicle", True),
+                heater=devices.get("heater", True),
+            )
+            baseline = greedy(fleet)
             plan = optimize(fleet, solver=solver)
             ok = plan.status == STATUS_OPTIMAL
-            fallbacks[objective.value] += int((~ok).sum())
-            totals[objective.value] += [
+            fallbacks[name] += int((~ok).sum())
+            baseline_total += [
+                baseline.cost.sum(),
+                baseline.carbon_g.sum(),
+                baseline.self_consumption.mean(),
+                baseline.comfort_violation_k_h.sum(),
+                *_stored(fleet, baseline),
+            ]
+            planned += [
                 np.where(ok, plan.cost, baseline.cost).sum(),
                 np.where(ok, plan.carbon_g, baseline.carbon_g).sum(),
                 np.where(ok, plan.self_consumption, baseline.self_consumption).mean(),
                 np.where(ok, plan.comfort_violation_k_h, baseline.comfort_violation_k_h).sum(),
-                _stored_wh(fleet, plan),
+                *_stored(fleet, plan),
             ]
-    greedy_cost, greedy_carbon = totals["greedy"][0], totals["greedy"][1]
-    print(f"\nreference week: {homes} homes x {days} days, same inputs for every row")
+        rows[name] = (baseline_total, planned)
+    print(f"\nreference week: {homes} homes x {days} days; each row against the greedy rule")
+    print("on the same inputs (the greedy rule's own figures in brackets)")
     print(
-        f"{'plan':<17}{'cost':>10}{'saved':>9}{'carbon kg':>11}{'saved':>9}"
-        f"{'self-cons.':>11}{'comfort K·h':>13}{'stored kWh':>12}{'fallbacks':>10}"
+        f"{'plan':<20}{'cost':>9}{'(greedy)':>10}{'saved':>8}{'net':>8}{'carbon kg':>11}"
+        f"{'(greedy)':>10}{'saved':>8}{'self-cons.':>11}{'comfort':>9}{'stored kWh':>12}"
+        f"{'(greedy)':>10}{'fallbacks':>10}"
     )
-    for name, (cost, carbon, share, comfort, stored) in totals.items():
+    for name, (base, plan_row) in rows.items():
+        saved = 1 - plan_row[0] / base[0]
+        # Net: each side's cost less the value of what it left in its stores (at the day's
+        # mean import price), so ending fuller or emptier is neither a gain nor a loss.
+        net = 1 - (plan_row[0] - plan_row[5]) / (base[0] - base[5])
         print(
-            f"{name:<17}{cost:>10.2f}{100 * (1 - cost / greedy_cost):>8.1f}%"
-            f"{carbon / 1000:>11.1f}{100 * (1 - carbon / greedy_carbon):>8.1f}%"
-            f"{share / days:>11.3f}{comfort:>13.2f}{stored / 1000:>12.1f}{fallbacks[name]:>10}"
+            f"{name:<20}{plan_row[0]:>9.0f}{base[0]:>10.0f}{100 * saved:>7.1f}%{100 * net:>7.1f}%"
+            f"{plan_row[1] / 1000:>11.0f}{base[1] / 1000:>10.0f}"
+            f"{100 * (1 - plan_row[1] / base[1]):>7.1f}%{plan_row[2] / days:>11.3f}"
+            f"{plan_row[3]:>9.1f}{plan_row[4]:>12.0f}{base[4]:>10.0f}{fallbacks[name]:>10}"
         )
 
 
