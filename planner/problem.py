@@ -31,7 +31,8 @@ References
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -276,6 +277,32 @@ class Fleet:
     @property
     def intervals(self) -> int:
         return int(self.forecasts.pv_w.shape[1])
+
+    def select(self, first: int, stop: int) -> Fleet:
+        """The homes ``first`` to ``stop - 1`` as a fleet of their own."""
+
+        def part(group: Any) -> Any:
+            return replace(
+                group,
+                **{
+                    name: np.asarray(getattr(group, name))[first:stop]
+                    for name in group.__dataclass_fields__
+                    if np.ndim(getattr(group, name)) >= 1
+                    and np.shape(getattr(group, name))[0] == self.homes
+                },
+            )
+
+        return replace(
+            self,
+            signals=part(self.signals),
+            forecasts=part(self.forecasts),
+            batteries=part(self.batteries),
+            vehicles=part(self.vehicles),
+            thermal=part(self.thermal),
+            generators=part(self.generators),
+            grid_import_max_w=self.grid_import_max_w[first:stop],
+            grid_export_max_w=self.grid_export_max_w[first:stop],
+        )
 
     def validate(self) -> None:
         """Raise ValueError naming the first field of the wrong shape or a non-finite value."""

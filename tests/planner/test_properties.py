@@ -293,3 +293,17 @@ def test_the_time_limit_applies_to_each_home_not_to_the_solvers_whole_life() -> 
 
     assert solver.highs.getRunTime() > 0.2
     assert (plan.status == STATUS_OPTIMAL).all()
+
+
+def test_a_fleet_built_in_parts_plans_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built two homes at a time, five homes get the plans they get built together."""
+    import planner.optimize
+
+    fleet = sample_fleet(5, seed=23)
+    whole = optimize(fleet, solver=Solver(warm=False))
+    monkeypatch.setattr(planner.optimize, "BUILD_HOMES", 2)
+
+    parts = optimize(fleet, solver=Solver(warm=False))
+
+    np.testing.assert_allclose(parts.objective, whole.objective, rtol=1e-9)
+    np.testing.assert_allclose(parts.setpoints.battery_w, whole.setpoints.battery_w, atol=1e-6)
