@@ -3,6 +3,7 @@ car's schedule across daylight-saving changes, heating demand, and the MAE."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -16,7 +17,10 @@ from planner.forecast import (
     thermal_demand_w,
     vehicle_forecast,
 )
+from planner.optimize import optimize
+from planner.outcome import STATUS_OPTIMAL
 from planner.problem import heat_loss_from_rating_w_per_k, thermal_gains
+from planner.synthetic import sample_fleet
 from simulators.physics.ev import EvParams
 from simulators.physics.home import base_load_w
 from simulators.physics.solar import SolarPanelParams, solar_panel_power_w
@@ -164,3 +168,32 @@ def test_mean_absolute_error_skips_unknown_intervals() -> None:
 def test_a_naive_start_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         interval_midpoints(datetime(2026, 1, 1), 4)
+
+
+def test_a_plan_on_the_spring_forward_day_meets_the_departure_target() -> None:
+    """The car leaves at 07:00 Berlin time on 29 March 2026, 05:00 UTC that day. With the
+    cheapest power while it is away, the plan still fills it to 80 % by the end of the
+    interval before 05:00 UTC, and never charges it while away."""
+    day = datetime(2026, 3, 29, tzinfo=UTC)
+    forecast = vehicle_forecast(day, 96, timezones=BERLIN, zone_index=[0], params=_commuter())
+    base = sample_fleet(1, seed=31, battery=False, heater=False)
+    cheap_while_away = np.where(forecast.home, 0.40, 0.05)
+    fleet = replace(
+        base,
+        signals=replace(base.signals, import_price_per_kwh=cheap_while_away),
+        vehicles=replace(
+            base.vehicles,
+            capacity_wh=np.array([60000.0]),
+            initial_soc=np.array([0.3]),
+            home=forecast.home,
+            driving_wh=forecast.driving_wh,
+            target_soc=forecast.target_soc,
+        ),
+    )
+
+    plan = optimize(fleet)
+
+    assert plan.status[0] == STATUS_OPTIMAL
+    last_home = 5 * 4 - 1
+    assert plan.setpoints.vehicle_wh[0, last_home] >= 0.8 * 60000.0 - 1e-6
+    assert (plan.setpoints.vehicle_charge_w[0][~forecast.home[0]] <= 1e-9).all()
