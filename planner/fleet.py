@@ -9,15 +9,21 @@ import numpy as np
 
 from planner.greedy import greedy
 from planner.optimize import optimize
-from planner.outcome import STATUS_FALLBACK, STATUS_OPTIMAL, Plan, Setpoints
+from planner.outcome import (
+    STATUS_FAILED,
+    STATUS_FALLBACK,
+    STATUS_INFEASIBLE,
+    Plan,
+    Setpoints,
+)
 from planner.problem import Fleet
 
 
 def plan_fleet(fleet: Fleet) -> Plan:
     """The optimiser's plan per home, or the greedy rule's (status ``fallback``) where the
-    program was infeasible or failed."""
+    program was infeasible or failed; homes with invalid inputs stay ``invalid``."""
     plan = optimize(fleet)
-    failed = plan.status != STATUS_OPTIMAL
+    failed = np.isin(plan.status, [STATUS_INFEASIBLE, STATUS_FAILED])
     if not failed.any():
         return plan
     baseline = greedy(fleet)

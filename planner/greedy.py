@@ -24,7 +24,15 @@ import time
 
 import numpy as np
 
-from planner.outcome import STATUS_GREEDY, Plan, Setpoints, _blocks, _per_home, evaluate
+from planner.outcome import (
+    STATUS_GREEDY,
+    STATUS_INVALID,
+    Plan,
+    Setpoints,
+    _blocks,
+    _per_home,
+    evaluate,
+)
 from planner.problem import Fleet, FloatArray
 
 
@@ -33,8 +41,14 @@ def _zeros(homes: int, steps: int) -> FloatArray:
 
 
 def greedy(fleet: Fleet) -> Plan:
-    """Every home of the fleet under the greedy rule."""
+    """Every home of the fleet under the greedy rule (homes with invalid inputs: NaN and the
+    status ``invalid``)."""
     fleet.validate()
+    with np.errstate(all="ignore"):  # only the invalid homes' rows can divide by zero
+        return _greedy(fleet)
+
+
+def _greedy(fleet: Fleet) -> Plan:
     started = time.perf_counter()
     homes, steps = fleet.homes, fleet.intervals
     hours = fleet.dt_s / 3600.0
@@ -141,7 +155,7 @@ def greedy(fleet: Fleet) -> Plan:
         self_consumption=outcome.self_consumption,
         comfort_violation_k_h=outcome.comfort_violation_k_h,
         objective=outcome.objective,
-        status=np.full(homes, STATUS_GREEDY, dtype="<U10"),
+        status=np.where(fleet.invalid_homes() != "", STATUS_INVALID, STATUS_GREEDY),
         build_s=np.zeros(homes),
         solve_s=np.full(homes, elapsed),
     )

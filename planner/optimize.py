@@ -33,6 +33,7 @@ import numpy.typing as npt
 from planner.outcome import (
     STATUS_FAILED,
     STATUS_INFEASIBLE,
+    STATUS_INVALID,
     STATUS_OPTIMAL,
     Plan,
     Setpoints,
@@ -376,9 +377,11 @@ them in cache while their homes are solved."""
 def optimize(fleet: Fleet, *, solver: Solver | None = None) -> Plan:
     """
     Plan every home of a fleet; a home whose program has no solution gets NaN setpoints
-    and the status ``infeasible`` or ``failed`` (``plan_fleet`` falls back to greedy).
+    and the status ``infeasible`` or ``failed`` (``plan_fleet`` falls back to greedy), and
+    a home with inputs out of range the status ``invalid`` (``Fleet.invalid_homes``).
     """
     fleet.validate()
+    invalid = fleet.invalid_homes() != ""
     solver = _default_solver() if solver is None else solver
     homes = fleet.homes
     values = np.empty((homes, COLUMN_BLOCKS * fleet.intervals))
@@ -389,9 +392,15 @@ def optimize(fleet: Fleet, *, solver: Solver | None = None) -> Plan:
     for first in range(0, homes, BUILD_HOMES):
         stop = min(first + BUILD_HOMES, homes)
         started = time.perf_counter()
-        programs = build(fleet.select(first, stop) if stop - first < homes else fleet)
+        part = fleet.select(first, stop) if stop - first < homes else fleet
+        with np.errstate(all="ignore"):  # only invalid homes' rows, never solved, can overflow
+            programs = build(part)
         build_s[first:stop] = (time.perf_counter() - started) / (stop - first)
         for home in range(first, stop):
+            if invalid[home]:
+                status[home], values[home], objective[home] = STATUS_INVALID, np.nan, np.nan
+                solve_s[home] = 0.0
+                continue
             began = time.perf_counter()
             status[home], values[home], objective[home] = solver.solve(programs, home - first)
             solve_s[home] = time.perf_counter() - began

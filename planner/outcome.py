@@ -16,6 +16,8 @@ from planner.problem import BoolArray, Fleet, FloatArray, objective_weights
 STATUS_OPTIMAL = "optimal"
 STATUS_INFEASIBLE = "infeasible"
 STATUS_FAILED = "failed"
+STATUS_INVALID = "invalid"
+"""The home's inputs are out of range (``Fleet.invalid_homes`` says which); nothing planned."""
 STATUS_GREEDY = "greedy"
 """Planned by the greedy rule: as the baseline, or as the fallback of a failed program."""
 STATUS_FALLBACK = "fallback"

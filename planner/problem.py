@@ -305,12 +305,26 @@ class Fleet:
         )
 
     def validate(self) -> None:
-        """Raise ValueError naming the first field of the wrong shape or a non-finite value."""
+        """Raise ValueError naming the first field of the wrong shape (a caller's mistake,
+        not a home's: values are checked per home by ``invalid_homes``)."""
         homes, intervals = self.homes, self.intervals
         if not 1 <= intervals <= MAX_INTERVALS:
             msg = f"a horizon has 1 to {MAX_INTERVALS} intervals, not {intervals}"
             raise ValueError(msg)
-        groups: dict[str, object] = {
+        for group_name, name, value in self._fields():
+            if name == "charge_target_soc" and value.size == 0:
+                continue
+            if value.shape not in ((homes,), (homes, intervals)):
+                msg = f"{group_name}.{name} has shape {value.shape}, not ({homes},) or "
+                msg += f"({homes}, {intervals})"
+                raise ValueError(msg)
+        for name in ("grid_import_max_w", "grid_export_max_w"):
+            if np.asarray(getattr(self, name)).shape != (homes,):
+                msg = f"{name} must have shape ({homes},)"
+                raise ValueError(msg)
+
+    def _fields(self) -> list[tuple[str, str, npt.NDArray[Any]]]:
+        groups = {
             "signals": self.signals,
             "forecasts": self.forecasts,
             "batteries": self.batteries,
@@ -318,21 +332,114 @@ class Fleet:
             "thermal": self.thermal,
             "generators": self.generators,
         }
-        may_be_nan = {"target_soc", "comfort_low_c", "comfort_high_c"}
-        for group_name, group in groups.items():
-            for name in group.__dataclass_fields__:  # type: ignore[attr-defined]
-                value = np.asarray(getattr(group, name))
-                if name == "charge_target_soc" and value.size == 0:
-                    continue
-                if value.shape not in ((homes,), (homes, intervals)):
-                    msg = f"{group_name}.{name} has shape {value.shape}, not ({homes},) or "
-                    msg += f"({homes}, {intervals})"
-                    raise ValueError(msg)
-                finite = value.dtype.kind != "f" or bool(np.isfinite(value).all())
-                if not finite and name not in may_be_nan:
-                    msg = f"{group_name}.{name} holds a value that is not finite"
-                    raise ValueError(msg)
-        for name in ("grid_import_max_w", "grid_export_max_w"):
-            if np.asarray(getattr(self, name)).shape != (homes,):
-                msg = f"{name} must have shape ({homes},)"
-                raise ValueError(msg)
+        return [
+            (group_name, name, np.asarray(getattr(group, name)))
+            for group_name, group in groups.items()
+            for name in group.__dataclass_fields__  # type: ignore[attr-defined]
+        ]
+
+    def invalid_homes(self) -> npt.NDArray[np.str_]:
+        """
+        Per home, why its inputs cannot be planned ('' when they can): the first field
+        outside its range, e.g. ``"batteries.discharge_efficiency must be in (0, 1]"``.
+        Fields of a device the home lacks are not looked at. One home's bad input makes
+        only that home invalid.
+        """
+        homes = self.homes
+        reasons = np.full(homes, "", dtype=object)
+        bat, ev, th, gen = self.batteries, self.vehicles, self.thermal, self.generators
+        everyone = np.ones(homes, dtype=bool)
+        heat_or_cool = np.asarray(th.heater_present) | np.asarray(th.ac_present)
+
+        def finite(v: FloatArray) -> BoolArray:
+            return np.asarray(np.isfinite(v))
+
+        def at_least(low: float) -> Any:
+            return lambda v: finite(v) & (v >= low)
+
+        def within(low: float, high: float) -> Any:
+            return lambda v: finite(v) & (v >= low) & (v <= high)
+
+        def fraction_open(v: FloatArray) -> BoolArray:
+            return finite(v) & (v > 0.0) & (v <= 1.0)
+
+        def nan_or(check: Any) -> Any:
+            return lambda v: np.isnan(v) | check(v)
+
+        rules: list[tuple[str, Any, BoolArray, Any, str]] = [
+            ("signals.import_price_per_kwh", self.signals.import_price_per_kwh, everyone,
+             finite, "must be finite"),
+            ("signals.export_price_per_kwh", self.signals.export_price_per_kwh, everyone,
+             finite, "must be finite"),
+            ("signals.carbon_g_per_kwh", self.signals.carbon_g_per_kwh, everyone,
+             at_least(0.0), "must be finite and >= 0"),
+            ("signals.outdoor_c", self.signals.outdoor_c, heat_or_cool, within(-90.0, 70.0),
+             "must be in [-90, 70]"),
+            ("forecasts.pv_w", self.forecasts.pv_w, everyone, at_least(0.0),
+             "must be finite and >= 0"),
+            ("forecasts.base_load_w", self.forecasts.base_load_w, everyone, at_least(0.0),
+             "must be finite and >= 0"),
+            ("grid_import_max_w", self.grid_import_max_w, everyone, at_least(0.0),
+             "must be finite and >= 0"),
+            ("grid_export_max_w", self.grid_export_max_w, everyone, at_least(0.0),
+             "must be finite and >= 0"),
+        ]  # fmt: skip
+        for name in ("capacity_wh", "max_charge_w", "max_discharge_w"):
+            rules.append((f"batteries.{name}", getattr(bat, name), bat.present, at_least(0.0),
+                          "must be finite and >= 0"))  # fmt: skip
+            rules.append((f"vehicles.{name}", getattr(ev, name), ev.present, at_least(0.0),
+                          "must be finite and >= 0"))  # fmt: skip
+        for name in ("charge_efficiency", "discharge_efficiency"):
+            rules.append((f"batteries.{name}", getattr(bat, name), bat.present, fraction_open,
+                          "must be in (0, 1]"))  # fmt: skip
+            rules.append((f"vehicles.{name}", getattr(ev, name), ev.present, fraction_open,
+                          "must be in (0, 1]"))  # fmt: skip
+        rules += [
+            ("batteries.min_soc", bat.min_soc, bat.present, within(0.0, 1.0), "must be in [0, 1]"),
+            ("batteries.initial_soc", bat.initial_soc, bat.present, within(0.0, 1.0),
+             "must be in [0, 1]"),
+            ("vehicles.initial_soc", ev.initial_soc, ev.present, within(0.0, 1.0),
+             "must be in [0, 1]"),
+            ("vehicles.driving_wh", ev.driving_wh, ev.present, at_least(0.0),
+             "must be finite and >= 0"),
+            ("vehicles.target_soc", ev.target_soc, ev.present, nan_or(at_least(0.0)),
+             "must be NaN (no departure) or >= 0"),
+            ("thermal.heater_max_w", th.heater_max_w, th.heater_present, at_least(0.0),
+             "must be finite and >= 0"),
+            ("thermal.ac_max_w", th.ac_max_w, th.ac_present, at_least(0.0),
+             "must be finite and >= 0"),
+            ("thermal.a", th.a, heat_or_cool, lambda v: finite(v) & (v >= 0.0) & (v < 1.0),
+             "must be in [0, 1)"),
+            ("thermal.heating_k_per_w", th.heating_k_per_w, th.heater_present,
+             lambda v: finite(v) & (v > 0.0), "must be finite and > 0"),
+            ("thermal.cooling_k_per_w", th.cooling_k_per_w, th.ac_present,
+             lambda v: finite(v) & (v > 0.0), "must be finite and > 0"),
+            ("thermal.initial_indoor_c", th.initial_indoor_c, heat_or_cool,
+             within(-90.0, 70.0), "must be in [-90, 70]"),
+            ("thermal.heating_setpoint_c", th.heating_setpoint_c, th.heater_present,
+             within(-90.0, 70.0), "must be in [-90, 70]"),
+            ("thermal.cooling_setpoint_c", th.cooling_setpoint_c, th.ac_present,
+             within(-90.0, 70.0), "must be in [-90, 70]"),
+            ("thermal.comfort_low_c", th.comfort_low_c, heat_or_cool,
+             lambda v: ~np.isnan(v) & (v < np.inf), "must be a temperature or -inf"),
+            ("thermal.comfort_high_c", th.comfort_high_c, heat_or_cool,
+             lambda v: ~np.isnan(v) & (v > -np.inf), "must be a temperature or +inf"),
+            ("generators.rated_power_w", gen.rated_power_w, gen.present, at_least(0.0),
+             "must be finite and >= 0"),
+            ("generators.min_output_w", gen.min_output_w, gen.present,
+             lambda v: finite(v) & (v >= 0.0) & (v <= np.asarray(gen.rated_power_w)),
+             "must be in [0, rated_power_w]"),
+            ("generators.fuel_cost_per_kwh", gen.fuel_cost_per_kwh, gen.present, finite,
+             "must be finite"),
+            ("generators.carbon_g_per_kwh", gen.carbon_g_per_kwh, gen.present, at_least(0.0),
+             "must be finite and >= 0"),
+        ]  # fmt: skip
+        for name, value, present, check, message in rules:
+            array = np.asarray(value, dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                ok = np.asarray(check(array))
+            if ok.ndim == 2:
+                ok = np.asarray(ok.all(axis=1))
+            bad = np.asarray(present, dtype=bool) & ~ok & (reasons == "")
+            reasons[bad] = f"{name} {message}"
+        return np.asarray(reasons.astype(str))

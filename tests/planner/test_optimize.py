@@ -12,7 +12,12 @@ import pytest
 from planner.fleet import plan_fleet
 from planner.greedy import greedy
 from planner.optimize import optimize
-from planner.outcome import STATUS_FALLBACK, STATUS_INFEASIBLE, STATUS_OPTIMAL
+from planner.outcome import (
+    STATUS_FALLBACK,
+    STATUS_INFEASIBLE,
+    STATUS_INVALID,
+    STATUS_OPTIMAL,
+)
 from planner.problem import Objective
 from planner.synthetic import sample_fleet
 from tests.planner.fleets import (
@@ -331,8 +336,37 @@ def test_inputs_of_the_wrong_shape_are_refused_with_the_field_named() -> None:
         optimize(broken)
 
 
-def test_non_finite_prices_are_refused() -> None:
-    fleet = tiny_fleet(import_price=[0.1, np.nan])
+def test_one_homes_bad_input_makes_only_that_home_invalid() -> None:
+    """Three homes: a NaN price in one, a battery that gives back nothing (η_d = 0) in
+    another. Each is ``invalid`` with its field named; the third is planned, and
+    ``plan_fleet`` does not guess a greedy plan for the invalid ones."""
+    fleet = sample_fleet(3, seed=4)
+    prices = fleet.signals.import_price_per_kwh.copy()
+    prices[0, 10] = np.nan
+    efficiency = fleet.batteries.discharge_efficiency.copy()
+    efficiency[1] = 0.0
+    broken = replace(
+        fleet,
+        signals=replace(fleet.signals, import_price_per_kwh=prices),
+        batteries=replace(fleet.batteries, discharge_efficiency=efficiency),
+    )
 
-    with pytest.raises(ValueError, match=r"signals\.import_price_per_kwh"):
-        optimize(fleet)
+    reasons = broken.invalid_homes()
+    plan = plan_fleet(broken)
+
+    assert reasons.tolist() == [
+        "signals.import_price_per_kwh must be finite",
+        "batteries.discharge_efficiency must be in (0, 1]",
+        "",
+    ]
+    assert plan.status.tolist() == [STATUS_INVALID, STATUS_INVALID, STATUS_OPTIMAL]
+    assert np.isnan(plan.cost[:2]).all()
+    assert np.isfinite(plan.cost[2])
+
+
+def test_fields_of_a_device_the_home_lacks_are_not_checked() -> None:
+    """A home without a battery may carry any numbers in the battery's fields."""
+    fleet = tiny_fleet(import_price=[0.1, 0.2])
+    junk = replace(fleet.batteries, discharge_efficiency=np.array([np.nan]))
+
+    assert replace(fleet, batteries=junk).invalid_homes().tolist() == [""]
