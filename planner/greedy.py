@@ -29,9 +29,9 @@ from planner.outcome import (
     STATUS_INVALID,
     Plan,
     Setpoints,
-    _blocks,
-    _per_home,
     evaluate,
+    per_home_column,
+    per_interval,
 )
 from planner.problem import Fleet, FloatArray
 
@@ -55,11 +55,11 @@ def _greedy(fleet: Fleet) -> Plan:
     bat, ev, th = fleet.batteries, fleet.vehicles, fleet.thermal
 
     def home(values: object) -> FloatArray:
-        return _per_home(values, homes)[:, 0]  # type: ignore[arg-type]
+        return per_home_column(values, homes)[:, 0]  # type: ignore[arg-type]
 
-    pv = np.maximum(_blocks(fleet.forecasts.pv_w, homes, steps), 0.0)
-    load = _blocks(fleet.forecasts.base_load_w, homes, steps)
-    outdoor = _blocks(fleet.signals.outdoor_c, homes, steps)
+    pv = np.maximum(per_interval(fleet.forecasts.pv_w, homes, steps), 0.0)
+    load = per_interval(fleet.forecasts.base_load_w, homes, steps)
+    outdoor = per_interval(fleet.signals.outdoor_c, homes, steps)
     export_max = np.maximum(home(fleet.grid_export_max_w), 0.0)
 
     bat_on = home(bat.present) > 0
@@ -77,8 +77,8 @@ def _greedy(fleet: Fleet) -> Plan:
     ev_ceiling = np.clip(home(target), 0.0, 1.0) * ev_capacity
     ev_eta_c = home(ev.charge_efficiency)
     ev_max_c = np.where(ev_on, np.maximum(home(ev.max_charge_w), 0.0), 0.0)
-    at_home = np.asarray(_blocks(ev.home, homes, steps), dtype=bool)
-    driving = np.maximum(_blocks(ev.driving_wh, homes, steps), 0.0)
+    at_home = np.asarray(per_interval(ev.home, homes, steps), dtype=bool)
+    driving = np.maximum(per_interval(ev.driving_wh, homes, steps), 0.0)
 
     heat_on, cool_on = home(th.heater_present) > 0, home(th.ac_present) > 0
     a = home(th.a)
@@ -88,8 +88,8 @@ def _greedy(fleet: Fleet) -> Plan:
     cool_max = np.where(cool_on, np.maximum(home(th.ac_max_w), 0.0), 0.0)
     indoor = home(th.initial_indoor_c).copy()
     heat_set, cool_set = home(th.heating_setpoint_c), home(th.cooling_setpoint_c)
-    low = _blocks(th.comfort_low_c, homes, steps)
-    high = _blocks(th.comfort_high_c, homes, steps)
+    low = per_interval(th.comfort_low_c, homes, steps)
+    high = per_interval(th.comfort_high_c, homes, steps)
     thermal_on = heat_on | cool_on
 
     out = {

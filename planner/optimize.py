@@ -5,10 +5,10 @@ runs) program per home, built as arrays and solved with HiGHS.
 Every home of a fleet shares one sparsity pattern: 16 blocks of T columns and 8 blocks
 of T rows (see ``docs/architecture.md``, "The planner", for the formulation). A device a
 home lacks keeps its columns with both bounds 0, which HiGHS's presolve removes. So the
-matrix is built once for the whole fleet with numpy index arithmetic: its row and column
-indices once, its coefficients as an (H, nnz) array; the compressed-column order is one
-permutation shared by every home. A home's program is then a row of each array, handed to
-HiGHS in one ``passModel`` call.
+matrix of many homes (``BUILD_HOMES`` at a time) is built at once with numpy index
+arithmetic: its row and column indices once, its coefficients as an (H, nnz) array; the
+compressed-column order is one permutation shared by every home. A home's program is then
+a row of each array, handed to HiGHS in one ``passModel`` call.
 
 The plan minimises, per home and summed over intervals of length Δt (h = Δt in hours):
 
@@ -37,9 +37,9 @@ from planner.outcome import (
     STATUS_OPTIMAL,
     Plan,
     Setpoints,
-    _blocks,
-    _per_home,
     evaluate,
+    per_home_column,
+    per_interval,
 )
 from planner.problem import BoolArray, Fleet, FloatArray, objective_weights
 
@@ -93,7 +93,7 @@ def build(fleet: Fleet) -> Programs:
     ones = np.ones((homes, steps))
 
     def home(values: npt.ArrayLike) -> FloatArray:
-        return _per_home(values, homes)
+        return per_home_column(values, homes)
 
     # Coefficients of absent devices stay non-zero (their columns are fixed at 0 anyway),
     # so every home keeps the same pattern without explicit zeros.
@@ -164,8 +164,8 @@ def build(fleet: Fleet) -> Programs:
     row_upper = np.zeros((homes, ROW_BLOCKS, steps))
     cost = np.zeros((homes, COLUMN_BLOCKS, steps))
 
-    pv = np.maximum(_blocks(fc.pv_w, homes, steps), 0.0)
-    load = _blocks(fc.base_load_w, homes, steps)
+    pv = np.maximum(per_interval(fc.pv_w, homes, steps), 0.0)
+    load = per_interval(fc.base_load_w, homes, steps)
     upper[:, IMP] = np.maximum(home(fleet.grid_import_max_w), 0.0)
     upper[:, EXP] = np.maximum(home(fleet.grid_export_max_w), 0.0)
     upper[:, CURT] = pv
@@ -183,13 +183,15 @@ def build(fleet: Fleet) -> Programs:
     row_lower[:, BATTERY, 0] = row_upper[:, BATTERY, 0] = level0[:, 0]
 
     ev_capacity = np.where(ev_on, np.maximum(home(ev.capacity_wh), 0.0), 0.0)
-    ev_home = np.asarray(_blocks(ev.home, homes, steps), dtype=bool) & ev_on
-    driving = np.where(ev_on & ~ev_home, np.maximum(_blocks(ev.driving_wh, homes, steps), 0.0), 0.0)
+    ev_home = np.asarray(per_interval(ev.home, homes, steps), dtype=bool) & ev_on
+    driving = np.where(
+        ev_on & ~ev_home, np.maximum(per_interval(ev.driving_wh, homes, steps), 0.0), 0.0
+    )
     upper[:, EC] = np.where(ev_home, np.maximum(home(ev.max_charge_w), 0.0), 0.0)
     upper[:, ED] = np.where(
         ev_home & (home(ev.v2h) > 0), np.maximum(home(ev.max_discharge_w), 0.0), 0.0
     )
-    target = _blocks(ev.target_soc, homes, steps)
+    target = per_interval(ev.target_soc, homes, steps)
     lower[:, ES] = np.where(ev_on & np.isfinite(target), np.nan_to_num(target) * ev_capacity, 0.0)
     upper[:, ES] = ev_capacity
     row_lower[:, VEHICLE] = row_upper[:, VEHICLE] = -driving
@@ -201,7 +203,7 @@ def build(fleet: Fleet) -> Programs:
     row_lower[:, VEHICLE, 0] = row_upper[:, VEHICLE, 0] = ev_level0[:, 0] - driving[:, 0]
 
     thermal_on = heat_on | cool_on
-    outdoor = _blocks(sig.outdoor_c, homes, steps)
+    outdoor = per_interval(sig.outdoor_c, homes, steps)
     indoor0 = np.where(thermal_on, home(th.initial_indoor_c), 0.0)
     upper[:, PH] = np.where(heat_on, np.maximum(home(th.heater_max_w), 0.0), 0.0)
     upper[:, PC] = np.where(cool_on, np.maximum(home(th.ac_max_w), 0.0), 0.0)
@@ -211,8 +213,8 @@ def build(fleet: Fleet) -> Programs:
     row_lower[:, BUILDING] = row_upper[:, BUILDING] = building
     row_lower[:, BUILDING, 0] += (a * indoor0)[:, 0]
     row_upper[:, BUILDING, 0] = row_lower[:, BUILDING, 0]
-    low = _blocks(th.comfort_low_c, homes, steps)
-    high = _blocks(th.comfort_high_c, homes, steps)
+    low = per_interval(th.comfort_low_c, homes, steps)
+    high = per_interval(th.comfort_high_c, homes, steps)
     row_lower[:, COMFORT_LOW] = np.where(thermal_on & np.isfinite(low), low, -_INF)
     row_upper[:, COMFORT_LOW] = _INF
     row_lower[:, COMFORT_HIGH] = -_INF
@@ -224,9 +226,9 @@ def build(fleet: Fleet) -> Programs:
     row_upper[:, GEN_MIN] = _INF
 
     weights = objective_weights(fleet.objective, fleet.weights)
-    import_price = _blocks(sig.import_price_per_kwh, homes, steps)
-    export_price = np.minimum(_blocks(sig.export_price_per_kwh, homes, steps), import_price)
-    carbon = _blocks(sig.carbon_g_per_kwh, homes, steps)
+    import_price = per_interval(sig.import_price_per_kwh, homes, steps)
+    export_price = np.minimum(per_interval(sig.export_price_per_kwh, homes, steps), import_price)
+    carbon = per_interval(sig.carbon_g_per_kwh, homes, steps)
     cost[:, IMP] = kwh_per_w * (
         weights.cost * import_price + weights.carbon * carbon / 1000.0 + weights.self_consumption
     )

@@ -24,11 +24,13 @@ STATUS_FALLBACK = "fallback"
 """The program had no solution (``infeasible``/``failed``); the greedy rule planned."""
 
 
-def _blocks(values: npt.ArrayLike, homes: int, intervals: int) -> FloatArray:
+def per_interval(values: npt.ArrayLike, homes: int, intervals: int) -> FloatArray:
+    """``values`` as an (H, T) array (a read-only broadcast view where possible)."""
     return np.broadcast_to(np.asarray(values, dtype=np.float64), (homes, intervals))
 
 
-def _per_home(values: npt.ArrayLike, homes: int) -> FloatArray:
+def per_home_column(values: npt.ArrayLike, homes: int) -> FloatArray:
+    """``values`` as an (H, 1) column, ready to broadcast against (H, T)."""
     return np.asarray(np.broadcast_to(np.asarray(values, dtype=np.float64), (homes,)))[:, None]
 
 
@@ -106,17 +108,17 @@ def evaluate(fleet: Fleet, setpoints: Setpoints) -> Outcome:
     hours = fleet.dt_s / 3600.0
     kwh_per_w = hours / 1000.0
     sig, gen = fleet.signals, fleet.generators
-    import_price = _blocks(sig.import_price_per_kwh, homes, steps)
-    export_price = np.minimum(_blocks(sig.export_price_per_kwh, homes, steps), import_price)
-    carbon = _blocks(sig.carbon_g_per_kwh, homes, steps)
+    import_price = per_interval(sig.import_price_per_kwh, homes, steps)
+    export_price = np.minimum(per_interval(sig.export_price_per_kwh, homes, steps), import_price)
+    carbon = per_interval(sig.carbon_g_per_kwh, homes, steps)
     imported = setpoints.grid_import_w * kwh_per_w
     exported = setpoints.grid_export_w * kwh_per_w
     generated = setpoints.generator_w * kwh_per_w
-    fuel = _per_home(gen.fuel_cost_per_kwh, homes)
-    gen_carbon = _per_home(gen.carbon_g_per_kwh, homes)
+    fuel = per_home_column(gen.fuel_cost_per_kwh, homes)
+    gen_carbon = per_home_column(gen.carbon_g_per_kwh, homes)
     cost = (import_price * imported - export_price * exported + fuel * generated).sum(axis=1)
     carbon_g = (carbon * imported + gen_carbon * generated).sum(axis=1)
-    pv = np.maximum(_blocks(fleet.forecasts.pv_w, homes, steps), 0.0)
+    pv = np.maximum(per_interval(fleet.forecasts.pv_w, homes, steps), 0.0)
     produced = pv.sum(axis=1)
     used = (pv - setpoints.curtailed_w - setpoints.grid_export_w).sum(axis=1)
     share = np.divide(used, produced, out=np.zeros(homes), where=produced > 0.0)
