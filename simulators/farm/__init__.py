@@ -20,6 +20,7 @@ from simulators.farm.run import (
     tick_abandon,
     tick_claim,
     tick_finalize,
+    tick_release,
 )
 from simulators.farm.status import FarmLag, farm_lag
 from simulators.farm.write import RESULT_COLUMNS, home_rows, stats_value
@@ -46,6 +47,7 @@ __all__ = [
     "tick_align",
     "tick_claim",
     "tick_finalize",
+    "tick_release",
     "tick_seconds",
     "valid_until",
 ]

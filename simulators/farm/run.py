@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Q
 
 from devices.live import channels, store, ticks
@@ -83,7 +84,14 @@ def tick_claim(*, tick_at: datetime | None = None) -> TickPlan | str:
             ticks.ticks_skipped(),
         )
         return outcome
-    home_ids = list(Home.objects.order_by("id").values_list("id", flat=True))
+    try:
+        home_ids = list(Home.objects.order_by("id").values_list("id", flat=True))
+    except DatabaseError:
+        # PostgreSQL is away: give the tick back rather than hold the running flag until it
+        # expires (every tick until then would be skipped); beat's next firing claims again.
+        ticks.tick_give_back(tick_s)
+        metrics.tick_counted("unplanned")
+        raise
     if not home_ids:
         ticks.running_release()
         metrics.tick_counted("empty")
@@ -95,6 +103,11 @@ def tick_claim(*, tick_at: datetime | None = None) -> TickPlan | str:
 def tick_abandon(plan: TickPlan) -> None:
     """The tick could not start (the broker refused it): let the next tick start."""
     ticks.running_release()
+
+
+def tick_release(*, tick_at: datetime) -> None:
+    """Finalize of ``tick_at`` gave up: let the next tick start (the tick's homes read stale)."""
+    ticks.running_release(int(tick_at.timestamp()))
 
 
 def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> str | None:
