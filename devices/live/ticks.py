@@ -64,6 +64,12 @@ def tick_give_back(tick_s: int, conn: redis.Redis | None = None) -> None:
     running_release(tick_s, conn=conn)
 
 
+def tick_running(conn: redis.Redis | None = None) -> int | None:
+    """The tick holding the running flag (claimed, not yet finalized), if any."""
+    value = (conn or client()).get(keys.farm_running_key())
+    return int(value) if value else None
+
+
 def ticks_skipped(conn: redis.Redis | None = None) -> int:
     return int((conn or client()).get(keys.farm_skipped_key()) or 0)
 

@@ -208,9 +208,11 @@ class Rig:
                 "--log-level", "INFO",
             ])  # fmt: skip
 
-    def start(self, *, worker: bool = True, beat: bool = True) -> None:
-        """Seed, then start every process; returns once the farm has finalized a tick and
-        the meters' readings are being stored."""
+    def start(self, *, farm_prefix: Sequence[str] = (), farm_env: dict[str, str] | None = None
+              ) -> None:  # fmt: skip
+        """Seed, then start every process (the worker and beat behind ``farm_prefix``, with
+        ``farm_env``); returns once the farm has finalized a tick and the meters' readings are
+        being stored."""
         self.seed()
         self.web()
         self.bridge()
@@ -218,10 +220,8 @@ class Rig:
         # it, nobody is subscribed and a fresh broker drops what arrives.
         self.wait_for(lambda: b"mqtt bridge: connected" in self.log.read_bytes(),
                       "the MQTT bridge", 60)  # fmt: skip
-        if worker:
-            self.worker()
-        if beat:
-            self.beat()
+        self.worker(farm_prefix, farm_env)
+        self.beat("beat", farm_prefix, farm_env)
         self.meters()
         self.watch.start()
         self.wait_for(lambda: len(self.watch.ticks) >= 1, "the first tick", 90)

@@ -9,6 +9,7 @@ docs/reliability.md), not asserted on.
 
 from __future__ import annotations
 
+import glob
 import random
 import time
 from collections.abc import Callable
@@ -146,3 +147,41 @@ def test_two_beats(make_rig: Callable[..., Rig], record: Record) -> None:
     counts = _settle_and_count(rig, start, fault_end)
     record("two beats for 10 ticks", counts)
     _no_reading_lost(counts)
+
+
+def _clock_jump(make_rig: Callable[..., Rig], record: Record, offset: str) -> None:
+    """Worker and beat under libfaketime (Debian's faketime package), their clocks offset by
+    what a file says, read at every call: ``+0``, then ``offset`` for the rest of the run.
+
+    libfaketime 0.9.10 moves the monotonic clock with the wall clock (left alone, Python's
+    ``time.sleep`` fails with EINVAL under it), so this jump is harsher than an NTP step, which
+    leaves the monotonic clock alone.
+    """
+    library = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))), None)
+    assert library, "the clock scenarios need libfaketime (apt-get install faketime)"
+    rig = make_rig()
+    clock = rig.workdir / "clock"
+    clock.write_text("+0\n")
+    env = {
+        **rig.env,
+        "LD_PRELOAD": library,
+        "FAKETIME_TIMESTAMP_FILE": str(clock),
+        "FAKETIME_NO_CACHE": "1",
+    }
+    rig.start(farm_env=env)
+    start = time.time()
+    time.sleep(2 * rig.tick_s)
+    clock.write_text(f"{offset}\n")
+    fault_end = time.time()
+    time.sleep(5 * rig.tick_s)
+    counts = _settle_and_count(rig, start, fault_end)
+    record(f"wall clock of worker and beat jumps {offset} s", counts)
+    _no_reading_lost(counts)
+
+
+def test_wall_clock_jumps_an_hour_forward(make_rig: Callable[..., Rig], record: Record) -> None:
+    _clock_jump(make_rig, record, "+3600")
+
+
+def test_wall_clock_jumps_an_hour_back(make_rig: Callable[..., Rig], record: Record) -> None:
+    _clock_jump(make_rig, record, "-3600")
