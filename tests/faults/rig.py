@@ -33,7 +33,6 @@ from tests.faults.launch import Servers
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_PREFIX = "gridtwin-faults:"
-BRIDGE_CLIENT_ID = "gridtwin-bridge-faults"
 METERS = 4  # half over HTTP, half over MQTT
 
 
@@ -135,7 +134,6 @@ class Rig:
             "CELERY_BROKER_URL": self.servers.redis.url,
             "CELERY_RESULT_BACKEND": self.servers.redis.url,
             "MQTT_URL": self.servers.mosquitto.url,
-            "MQTT_BRIDGE_CLIENT_ID": BRIDGE_CLIENT_ID,
             "REDIS_KEY_PREFIX": KEY_PREFIX,
             "TICK_SECONDS": str(tick_s),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics),
