@@ -117,7 +117,7 @@ class Rig:
         self.workdir = workdir
         self.tick_s = tick_s
         self.log = workdir / "processes.log"
-        self.servers = Servers()
+        self.servers = Servers()  # stopped by close(); nothing below can fail
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.web_port = free_port()
         metrics = workdir / "metrics"
