@@ -7,7 +7,6 @@ timestamps and accept ``**_`` so a rolling deploy can add arguments.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 from typing import Any
 
@@ -54,18 +53,7 @@ DATABASE_AWAY = (OperationalError, InterfaceError)
 
 
 def _retry_in_s(task: Task, tick_at: datetime) -> float | None:
-    """When to try a tick's task again after PostgreSQL failed it, or None: too late.
-
-    Celery's own retry, bounded by the tick: 0.5 s, doubling, while the retry still lands
-    within 4 ticks of the tick's start. The tick's running flag lives 5 ticks, so the next
-    tick never starts before this one's last try, and a late finalize never overwrites a newer
-    tick's totals.
-    """
-    period = farm.tick_seconds()
-    delay = min(0.5 * 2 ** int(task.request.retries or 0), float(period))
-    if time.time() + delay > tick_at.timestamp() + 4 * period:
-        return None
-    return delay
+    return farm.tick_retry_in_s(tick_at=tick_at, retries=int(task.request.retries or 0))
 
 
 # A chord header: its result (a handle in Redis) must be stored for the chord to count it.

@@ -21,6 +21,7 @@ from simulators.farm.run import (
     tick_claim,
     tick_finalize,
     tick_release,
+    tick_retry_in_s,
 )
 from simulators.farm.status import FarmLag, farm_lag
 from simulators.farm.write import RESULT_COLUMNS, home_rows, stats_value
@@ -48,6 +49,7 @@ __all__ = [
     "tick_claim",
     "tick_finalize",
     "tick_release",
+    "tick_retry_in_s",
     "tick_seconds",
     "valid_until",
 ]

@@ -105,6 +105,22 @@ def tick_abandon(plan: TickPlan) -> None:
     ticks.running_release()
 
 
+def tick_retry_in_s(*, tick_at: datetime, retries: int, now_s: float | None = None) -> float | None:
+    """When to try a tick's shard or finalize again after PostgreSQL failed it (``retries``
+    tries so far), or None: too late, give up.
+
+    0.5 s, doubling up to a tick, while the retry still lands within 4 ticks of the tick's
+    start. The tick's running flag lives 5 ticks, so the next tick never starts before this
+    one's last try, and a late finalize never overwrites a newer tick's totals.
+    """
+    period = tick_seconds()
+    delay = min(0.5 * 2**retries, float(period))
+    now_s = time.time() if now_s is None else now_s
+    if now_s + delay > tick_at.timestamp() + 4 * period:
+        return None
+    return delay
+
+
 def tick_release(*, tick_at: datetime) -> None:
     """Finalize of ``tick_at`` gave up: let the next tick start (the tick's homes read stale)."""
     ticks.running_release(int(tick_at.timestamp()))
