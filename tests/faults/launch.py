@@ -9,6 +9,7 @@ runs it, in memory only: a restart loses every key, the broker's queues included
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -121,6 +122,15 @@ class Mosquitto:
         self.binary = binary
         self.workdir = root / "mosquitto"
         self.workdir.mkdir()
+        if os.geteuid() == 0:
+            # Started as root, mosquitto runs as its own account: it must be able to write its
+            # persistence file, or a restart silently forgets every session.
+            try:
+                account = pwd.getpwnam("mosquitto")
+            except KeyError:
+                pass
+            else:
+                os.chown(self.workdir, account.pw_uid, account.pw_gid)
         self.port = free_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
         self.conf = self.workdir / "mosquitto.conf"
