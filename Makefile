@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& echo $$p && break; done)
 
-.PHONY: run test lint typecheck pytest install install-dev web web-check bench-web bench-api bench-physics bench-plan bench-farm bench-stats bench-ingest bench-live clean
+.PHONY: run test lint typecheck pytest install install-dev web web-check test-faults bench-web bench-api bench-physics bench-plan bench-farm bench-stats bench-ingest bench-live clean
 
 $(VENV)/bin/python:
 	@if [ -z "$(PYTHON)" ]; then echo "gridtwin needs Python 3.11 or newer on PATH." >&2; exit 1; fi
@@ -59,7 +59,12 @@ web-check: web
 		echo "$$changed" >&2; git --no-pager diff --stat -- web/src/generated web/dist >&2; \
 		echo "Run \`make web\` and commit the result." >&2; exit 1; fi
 
-test: lint typecheck web-check pytest
+# The fault suite: its own servers, restarted and killed under the running platform; prints
+# the table recorded in docs/reliability.md (and writes it to test-artifacts/reliability.md).
+test-faults: install-dev
+	$(PY) -m tests.with_servers -- pytest tests/faults -m faults -v $(PYTEST_ARGS)
+
+test: lint typecheck web-check pytest test-faults
 
 bench-api: install-dev
 	$(PY) -m tests.with_servers -- python -m bench.api

@@ -39,7 +39,8 @@ app.conf.update(
     # One result backend per process, not per thread: the web process sends tasks from a
     # fresh thread per request, and each new backend would rescan entry points and reconnect.
     result_backend_thread_safe=True,
-    beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+    # django-celery-beat's database scheduler, kept running when the wall clock steps back.
+    beat_scheduler="config.beat:ClockSafeScheduler",
     timezone="UTC",
     enable_utc=True,
 )

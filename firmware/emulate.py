@@ -404,6 +404,7 @@ class VirtualDevice:
         # Kept across reboots, as flash would keep it. Starting at the Unix time keeps seq
         # increasing across emulator runs that reuse a keys file (at most one reading a second).
         self.seq = SeqCounter(start=int(time.time()))
+        self.first_seq = self.seq.peek()
         self.stagger_s = stagger_s
         self.carried = dict.fromkeys(COUNTERS, 0)
         self.reboots = 0
@@ -486,6 +487,27 @@ def _summary(devices: list[VirtualDevice], previous: dict[str, int], elapsed_s: 
     return line
 
 
+def report(devices: list[VirtualDevice]) -> list[dict[str, Any]]:
+    """What each meter sampled and what it still holds: its sequence numbers from
+    ``first_seq`` to ``next_seq - 1`` were sampled; ``buffered`` are those not yet accepted
+    by the server, ``dropped`` those its full buffer overwrote, ``rejected`` those the server
+    refused."""
+    out = []
+    for d in devices:
+        buffer = d.node.uploader.buffer
+        out.append(
+            {
+                "device_id": d.device_id,
+                "first_seq": d.first_seq,
+                "next_seq": d.seq.peek(),
+                "buffered": [r.get("seq") for r in buffer.peek(len(buffer))],
+                "dropped": buffer.dropped,
+                "rejected": d.counters()["rejected"],
+            }
+        )
+    return out
+
+
 def _template(value: str | None, device: dict[str, str]) -> str | None:
     return value.format(**device) if value else None
 
@@ -516,6 +538,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--fault-rate", type=float, default=0.0, help="share of corrupted meter replies")
     p.add_argument("--workers", type=int, default=16, help="threads stepping the meters")
     p.add_argument("--log-level", default="WARNING")
+    p.add_argument(
+        "--report",
+        help="at the end, write each meter's sampled and unsent sequence numbers "
+        "to this file (JSON)",
+    )
     args = p.parse_args(argv)
     if not args.keys_file and not (args.username and args.password):
         p.error("give --keys-file, or --username and --password (and optionally --home-id)")
@@ -614,6 +641,9 @@ def main(argv: list[str] | None = None) -> int:
         for t in threads:
             t.join(timeout=15)
     print(_summary(devices, previous, time.monotonic() - started), flush=True)
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as fh:
+            json.dump(report(devices), fh)
     return 1 if any(d.node.unauthorized for d in devices) else 0
 
 

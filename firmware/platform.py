@@ -455,11 +455,23 @@ class PahoClient:
             self._connected = False
             raise OSError("mqtt connection lost (rc=%s)" % (rc,))
 
-    def publish(self, topic: str, msg: Any, retain: bool = False, qos: int = 0) -> None:
+    def publish(
+        self, topic: str, msg: Any, retain: bool = False, qos: int = 0, timeout_s: float = 10.0
+    ) -> None:
+        """Like umqtt.simple: with ``qos=1``, return only once the broker acknowledged the
+        message; ``OSError`` when it did not (the connection failed or no PUBACK in time)."""
         info = self._client.publish(topic, msg, qos=qos, retain=retain)
         if info.rc != self._paho.MQTT_ERR_SUCCESS:
             self._connected = False
             raise OSError("mqtt publish failed (rc=%s)" % (info.rc,))
+        if qos == 0:
+            return
+        deadline = time.monotonic() + timeout_s
+        while not info.is_published():
+            if time.monotonic() > deadline:
+                self._connected = False
+                raise OSError("mqtt: no PUBACK from %s:%d" % (self.server, self.port))
+            self._loop(0.05)
 
     def subscribe(self, topic: str, qos: int = 0) -> None:
         result, _mid = self._client.subscribe(topic, qos=qos)

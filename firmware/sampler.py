@@ -95,6 +95,7 @@ class Sampler:
         self.clock = clock if clock is not None else platform.epoch_s
         self.retries = retries
         self.samples = 0
+        self.skipped = 0  # samples in the second of the previous reading
         self.errors = 0
         self.last_error: str | None = None
         self.last_reading: dict | None = None
@@ -118,10 +119,17 @@ class Sampler:
                     platform.log("warning", "meter read failed: %s" % self.last_error)
                     return None
         assert values is not None
+        timestamp = platform.iso_utc(self.clock())
+        if self.last_reading is not None and self.last_reading["timestamp"] == timestamp:
+            # Timestamps have whole seconds and the server keeps one reading per device and
+            # time: a sample running late and the next one on time can fall in one second,
+            # and the second would be refused as a repeat. Skip it; no number is used up.
+            self.skipped += 1
+            return None
         reading = {}
         for field in READING_FIELDS:
             reading[field] = values[field]
-        reading["timestamp"] = platform.iso_utc(self.clock())
+        reading["timestamp"] = timestamp
         reading["seq"] = self.seq.next()
         self.samples += 1
         self.last_reading = reading

@@ -404,13 +404,18 @@ class MqttLink:
             self._lost(exc)
 
     def send(self, readings: list) -> tuple:
-        """Publish telemetry (Uploader transport); raises ``OSError`` when offline."""
+        """Publish telemetry (Uploader transport); raises ``OSError`` when offline.
+
+        QoS 1: ``publish`` returns once the broker confirmed the message (PUBACK), so the
+        uploader drops a batch from its buffer only after the broker holds it; a batch whose
+        confirmation never came is sent again (the server ignores a repeated ``seq``).
+        """
         if not self.connected:
             raise OSError("mqtt not connected")
         payload = dict(telemetry_body(readings))
         payload["key"] = self.api_key
         try:
-            self.client.publish(self.telemetry_topic, json.dumps(payload).encode())
+            self.client.publish(self.telemetry_topic, json.dumps(payload).encode(), qos=1)
         except OSError as exc:
             self._lost(exc)
             raise

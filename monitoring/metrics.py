@@ -33,7 +33,7 @@ from prometheus_client import (
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 TICK_PHASES = ("load", "physics", "write", "checkpoint", "finalize")
-TICK_OUTCOMES = ("claimed", "duplicate", "skipped", "empty", "finalized")
+TICK_OUTCOMES = ("claimed", "duplicate", "skipped", "empty", "unplanned", "finalized")
 TRANSPORTS = ("http", "mqtt")
 
 _PHASE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -90,7 +90,8 @@ TICK_SECONDS = Histogram(
 TICKS = Counter(
     "gridtwin_ticks",
     "Tick attempts by outcome: claimed, duplicate (claimed before), skipped (the previous "
-    "tick still ran), empty (no homes), finalized.",
+    "tick still ran), empty (no homes), unplanned (claimed, then given back: the database "
+    "was away), finalized.",
     ["outcome"],
 )
 TICK_LAST_FINALIZED = Gauge(

@@ -10,7 +10,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from celery import chord, shared_task
+from celery import Task, chord, shared_task
+from django.db import InterfaceError, OperationalError
 
 from simulators import farm
 
@@ -47,26 +48,40 @@ def run_energy_simulation_task(*, tick_at: str | None = None, **_: Any) -> str:
     return tick_run(tick_at=datetime.fromisoformat(tick_at) if tick_at else None)
 
 
+#: Errors of a database that is away for a moment (a restart, a failover): worth a retry.
+DATABASE_AWAY = (OperationalError, InterfaceError)
+
+
+def _retry_in_s(task: Task, tick_at: datetime) -> float | None:
+    return farm.tick_retry_in_s(tick_at=tick_at, retries=int(task.request.retries or 0))
+
+
 # A chord header: its result (a handle in Redis) must be stored for the chord to count it.
-@shared_task(name="simulators.simulate_shard", ignore_result=False, acks_late=True)
+@shared_task(name="simulators.simulate_shard", ignore_result=False, acks_late=True, bind=True)
 def simulate_shard_task(
-    *, tick_at: str, home_id_from: int, home_id_to: int, **_: Any
+    self: Task, *, tick_at: str, home_id_from: int, home_id_to: int, **_: Any
 ) -> str | None:
     # A failing shard must not hold the tick (and the ticks after it) hostage: its homes go
     # stale, their owners' totals read partial, and finalize logs and counts the gap.
+    at = datetime.fromisoformat(tick_at)
     try:
-        return farm.shard_simulate(
-            tick_at=datetime.fromisoformat(tick_at),
-            home_id_from=home_id_from,
-            home_id_to=home_id_to,
-        )
+        return farm.shard_simulate(tick_at=at, home_id_from=home_id_from, home_id_to=home_id_to)
+    except DATABASE_AWAY:
+        delay = _retry_in_s(self, at)
+        if delay is not None:
+            logger.warning("farm: shard %s-%s of %s: database unavailable; retrying in %.1f s",
+                           home_id_from, home_id_to, tick_at, delay)  # fmt: skip
+            raise self.retry(countdown=delay, max_retries=None) from None
+        logger.exception("farm: shard %s-%s of %s failed", home_id_from, home_id_to, tick_at)
+        return None
     except Exception:
         logger.exception("farm: shard %s-%s of %s failed", home_id_from, home_id_to, tick_at)
         return None
 
 
-@shared_task(name="simulators.finalize_tick", ignore_result=True, acks_late=True)
+@shared_task(name="simulators.finalize_tick", ignore_result=True, acks_late=True, bind=True)
 def finalize_tick_task(
+    self: Task,
     result_keys: list[str | None],
     *,
     tick_at: str,
@@ -74,12 +89,23 @@ def finalize_tick_task(
     started_at: float | None = None,
     **_: Any,
 ) -> int:
-    return farm.tick_finalize(
-        result_keys=result_keys,
-        tick_at=datetime.fromisoformat(tick_at),
-        shards=shards,
-        started_at=started_at,
-    )
+    at = datetime.fromisoformat(tick_at)
+    try:
+        return farm.tick_finalize(
+            result_keys=result_keys, tick_at=at, shards=shards, started_at=started_at
+        )
+    except DATABASE_AWAY:
+        # Finalizing again is harmless (history is unique per home and tick; the rest is
+        # rewritten with the same values); giving up would lose the tick and, until its
+        # running flag expired, every tick after it.
+        delay = _retry_in_s(self, at)
+        if delay is None:
+            logger.exception("farm: tick %s not finalized: database unavailable", tick_at)
+            farm.tick_release(tick_at=at)
+            raise
+        logger.warning("farm: tick %s: database unavailable; finalizing again in %.1f s",
+                       tick_at, delay)  # fmt: skip
+        raise self.retry(countdown=delay, max_retries=None) from None
 
 
 @shared_task(name="simulators.simulate_device", ignore_result=True)

@@ -56,6 +56,20 @@ def tick_claim(tick_s: int, *, period_s: int, conn: redis.Redis | None = None) -
     return "claimed"
 
 
+def tick_give_back(tick_s: int, conn: redis.Redis | None = None) -> None:
+    """Undo a claim that could not be planned: the tick's lock and the running flag go, so a
+    later firing in the same interval may claim the tick again."""
+    conn = conn or client()
+    conn.delete(keys.farm_tick_lock_key(tick_s))
+    running_release(tick_s, conn=conn)
+
+
+def tick_running(conn: redis.Redis | None = None) -> int | None:
+    """The tick holding the running flag (claimed, not yet finalized), if any."""
+    value = (conn or client()).get(keys.farm_running_key())
+    return int(value) if value else None
+
+
 def ticks_skipped(conn: redis.Redis | None = None) -> int:
     return int((conn or client()).get(keys.farm_skipped_key()) or 0)
 

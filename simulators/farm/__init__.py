@@ -20,6 +20,8 @@ from simulators.farm.run import (
     tick_abandon,
     tick_claim,
     tick_finalize,
+    tick_release,
+    tick_retry_in_s,
 )
 from simulators.farm.status import FarmLag, farm_lag
 from simulators.farm.write import RESULT_COLUMNS, home_rows, stats_value
@@ -46,6 +48,8 @@ __all__ = [
     "tick_align",
     "tick_claim",
     "tick_finalize",
+    "tick_release",
+    "tick_retry_in_s",
     "tick_seconds",
     "valid_until",
 ]

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from django.db import connection
 from django.db.models import Count, Max, QuerySet
 
-from devices.live import codecs, store
+from devices.live import codecs, store, ticks
 from devices.models import (
     AirConditioner,
     Battery,
@@ -342,8 +342,11 @@ def storage_levels(data: ShardData, conn: Any, *, tick_s: int | None = None) -> 
 
     A value already stamped with ``tick_s`` (a redelivered or repeated shard) gives the level it
     was stepped from, so the same tick always steps from the same input and storage moves once
-    per tick; a value newer than ``tick_s`` raises :class:`LateShard`. Without ``tick_s`` (an
-    on-demand step) the latest level is the input.
+    per tick; a value newer than ``tick_s`` raises :class:`LateShard`, unless ``tick_s`` is the
+    tick running now: then the wall clock stepped back (the farm claimed a tick older than one
+    it already stepped) and the newest level is the input, so the farm carries on from where
+    it was instead of waiting for the clock to catch up. Without ``tick_s`` (an on-demand step)
+    the latest level is the input.
     """
     pop = data.population
     n_batteries = pop.batteries.device_id.shape[0]
@@ -352,7 +355,7 @@ def storage_levels(data: ShardData, conn: Any, *, tick_s: int | None = None) -> 
     mode = records["mode"].astype(np.int8)
     if tick_s is not None and found.any():
         stamped = records["ts"].astype(np.int64)
-        if (stamped[found] > tick_s).any():
+        if (stamped[found] > tick_s).any() and ticks.tick_running(conn) != tick_s:
             raise LateShard(f"storage already stepped past tick {tick_s}")
         again = found & (stamped == tick_s)
         level[again] = records["prev_level_wh"][again]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Q
 
 from devices.live import channels, store, ticks
@@ -83,7 +84,14 @@ def tick_claim(*, tick_at: datetime | None = None) -> TickPlan | str:
             ticks.ticks_skipped(),
         )
         return outcome
-    home_ids = list(Home.objects.order_by("id").values_list("id", flat=True))
+    try:
+        home_ids = list(Home.objects.order_by("id").values_list("id", flat=True))
+    except DatabaseError:
+        # PostgreSQL is away: give the tick back rather than hold the running flag until it
+        # expires (every tick until then would be skipped); beat's next firing claims again.
+        ticks.tick_give_back(tick_s)
+        metrics.tick_counted("unplanned")
+        raise
     if not home_ids:
         ticks.running_release()
         metrics.tick_counted("empty")
@@ -95,6 +103,27 @@ def tick_claim(*, tick_at: datetime | None = None) -> TickPlan | str:
 def tick_abandon(plan: TickPlan) -> None:
     """The tick could not start (the broker refused it): let the next tick start."""
     ticks.running_release()
+
+
+def tick_retry_in_s(*, tick_at: datetime, retries: int, now_s: float | None = None) -> float | None:
+    """When to try a tick's shard or finalize again after PostgreSQL failed it (``retries``
+    tries so far), or None: too late, give up.
+
+    0.5 s, doubling up to a tick, while the retry still lands within 4 ticks of the tick's
+    start. The tick's running flag lives 5 ticks, so the next tick never starts before this
+    one's last try, and a late finalize never overwrites a newer tick's totals.
+    """
+    period = tick_seconds()
+    delay = min(0.5 * 2**retries, float(period))
+    now_s = time.time() if now_s is None else now_s
+    if now_s + delay > tick_at.timestamp() + 4 * period:
+        return None
+    return delay
+
+
+def tick_release(*, tick_at: datetime) -> None:
+    """Finalize of ``tick_at`` gave up: let the next tick start (the tick's homes read stale)."""
+    ticks.running_release(int(tick_at.timestamp()))
 
 
 def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> str | None:

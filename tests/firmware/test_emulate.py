@@ -144,7 +144,9 @@ def test_virtual_device_end_to_end_over_http(server: FakeServer) -> None:
     config.validate(cfg)
     now = [0.0]
     virtual = emulate.VirtualPZEM(emulate.HouseholdProfile(5), address=0x01, clock=lambda: NOON)
-    node = build_node(cfg, uart=virtual, seq=SeqCounter(), clock=lambda: now[0])
+    node = build_node(
+        cfg, uart=virtual, seq=SeqCounter(), clock=lambda: now[0], wall_clock=lambda: NOON + now[0]
+    )
     node.start()
     for _ in range(4):  # t = 0, 10, 20, 30
         node.step()

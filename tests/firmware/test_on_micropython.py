@@ -64,10 +64,12 @@ class T:
         if s is None: raise OSError("down")
         return s, (3.0 if s == 429 else None), b"bad"
 t = T([201, None, 413, 429, 201, 201, 400, 401])
-s = sampler.Sampler(m, interval_s=10, clock=lambda: 1795435200)
+wall = [1795435200]
+s = sampler.Sampler(m, interval_s=10, clock=lambda: wall[0])
 u = uploader.Uploader(t, backoff=uploader.Backoff(jitter=0.0), clock=lambda: 0.0)
 outs = []
 for now in range(0, 200, 5):
+    wall[0] = 1795435200 + now
     if now < 30:
         u.enqueue(s.sample())
     outs.append(u.flush(now))

@@ -256,6 +256,7 @@ class FakeMQTT:
         self.cb: Any = None
         self.inbox: list[tuple[bytes, bytes]] = []
         self.fail_publish = False
+        self.qos: dict[str, list[int]] = {}
 
     def set_callback(self, cb: Any) -> None:
         self.cb = cb
@@ -273,6 +274,7 @@ class FakeMQTT:
         if self.fail_publish:
             raise OSError("broken pipe")
         self.published.append((topic, json.loads(msg), retain))
+        self.qos.setdefault(topic, []).append(qos)
 
     def check_msg(self) -> None:
         while self.inbox:
@@ -314,6 +316,8 @@ def test_mqtt_link_status_will_telemetry_and_acks() -> None:
     u.flush(10)
     assert [r["seq"] for r in client.published[2][1]["readings"]] == [2, 3]
     assert client.published[2][1]["key"] == "k42"
+    # Telemetry waits for the broker's PUBACK: a batch leaves the buffer only once confirmed.
+    assert client.qos["gridtwin/devices/42/telemetry"] == [1, 1]
 
     client.inbox.append((b"gridtwin/devices/42/commands", b'{"id": "c1", "command": "ping"}'))
     client.inbox.append((b"gridtwin/devices/42/commands", b"not json"))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from devices import hardware, services
-from devices.live import keys, ticks
+from devices.live import codecs, keys, ticks
 from devices.live import store as live_store
 from devices.models import EvMode
 from simulators import farm
@@ -67,6 +67,33 @@ def test_a_late_shard_for_an_older_tick_writes_nothing(home: dict[str, Any], set
     newer = _level(home["battery"])
     assert _shard(home["home"], EVENING) is None
     assert _level(home["battery"]) == newer
+
+
+def _stored(device: Any) -> Any:
+    """The battery's storage record: level, the level it was stepped from, and its tick."""
+    raw = live_store.raw_many([keys.device_storage_key(device.pk).encode()])
+    records, found = codecs.unpack_storages(raw)
+    assert found.all()
+    return records[0]
+
+
+def test_after_the_clock_steps_back_the_running_tick_steps_from_the_newest_level(
+    home: dict[str, Any], settings: Any
+) -> None:
+    settings.SIM_SHARD_HOMES = 1
+    _shard(home["home"], EVENING + timedelta(hours=1))
+    newest = float(_stored(home["battery"])["level_wh"])
+    # The clock stepped back an hour: the farm claims a tick older than the one it stepped.
+    plan = farm.tick_claim(tick_at=EVENING)
+    assert isinstance(plan, farm.TickPlan)
+    assert _shard(home["home"], EVENING) is not None
+    stepped = _stored(home["battery"])
+    assert int(stepped["ts"]) == int(EVENING.timestamp())
+    assert float(stepped["prev_level_wh"]) == newest  # from where it was, not an hour ago
+    # and the next tick carries on from there
+    ticks.running_release()
+    _shard(home["home"], farm.tick_after(EVENING))
+    assert float(_stored(home["battery"])["prev_level_wh"]) == float(stepped["level_wh"])
 
 
 def test_a_command_steps_its_device_once(
