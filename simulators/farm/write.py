@@ -10,10 +10,12 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 from django.db import connection
+from grid.signals import TickSignals
 
 from devices.live import codecs
-from devices.models import Battery, ElectricVehicle
+from devices.models import Battery, ElectricVehicle, StorageBook
 from simulators.farm.load import ShardData
+from simulators.physics.ledger import LedgerResult, StoreBook
 from simulators.physics.tick import StorageLevels, TickResult
 
 FloatArray = npt.NDArray[np.float64]
@@ -31,12 +33,43 @@ RESULT_COLUMNS = (
     "storage_capacity_wh",
     "charge_w",
     "discharge_w",
+    # Signals and the ledger (docs/architecture.md, "The ledger").
+    "import_price_per_kwh",
+    "export_price_per_kwh",
+    "carbon_intensity",
+    "cost_rate_per_hour",
+    "carbon_rate_g_per_hour",
+    "cost",
+    "revenue",
+    "carbon_g",
+    "carbon_avoided_g",
 )
 _COL = {name: index for index, name in enumerate(RESULT_COLUMNS)}
+#: Live fields of the signals and the ledger, per home and (prices: averaged) per user.
+LEDGER_STATS = (
+    "import_price_per_kwh",
+    "export_price_per_kwh",
+    "carbon_intensity",
+    "cost_rate_per_hour",
+    "carbon_rate_g_per_hour",
+)
 
 
-def home_rows(data: ShardData, result: TickResult) -> FloatArray:
-    """Per-home results (``RESULT_COLUMNS``) of a tick."""
+def home_rows(
+    data: ShardData,
+    result: TickResult,
+    signals: TickSignals,
+    ledger: LedgerResult,
+    *,
+    dt_s: float,
+) -> FloatArray:
+    """Per-home results (``RESULT_COLUMNS``) of a tick.
+
+    The cost and carbon rates are those the home's load carries now (grid energy at the
+    tariff, stored energy at its book's average, own generation free), per hour; ``cost``,
+    ``revenue``, ``carbon_g`` and ``carbon_avoided_g`` are the tick's grid exchange.
+    """
+    per_hour = 3600.0 / dt_s
     pop = data.population
     count = pop.homes.count
     totals = result.homes
@@ -57,6 +90,15 @@ def home_rows(data: ShardData, result: TickResult) -> FloatArray:
             totals.storage_capacity_wh,
             charge[:count],
             discharge[:count],
+            signals.import_price,
+            signals.export_price,
+            signals.carbon_intensity,
+            ledger.homes.load_cost * per_hour,
+            ledger.homes.load_carbon_g * per_hour,
+            ledger.homes.import_cost,
+            ledger.homes.export_revenue,
+            ledger.homes.carbon_g,
+            ledger.homes.carbon_avoided_g,
         ]
     )
 
@@ -78,6 +120,8 @@ def stats_value(
         )
     }
     value["self_sufficiency"] = round(row[_COL["self_sufficiency"]], 6)
+    for name in LEDGER_STATS:
+        value[name] = round(row[_COL[name]] + 0.0, 6) + 0.0
     value["ts"] = ts
     value["until"] = until
     if partial:
@@ -110,10 +154,22 @@ def current_values(data: ShardData, result: TickResult, *, ts: int, until: int) 
     return codecs.pack_currents(power, ts=ts, until=until, mode=modes)
 
 
+def _book_columns(book: StoreBook) -> list[FloatArray]:
+    return [getattr(book, name) for name in codecs.BOOK_FIELDS]
+
+
 def storage_values(
-    data: ShardData, result: TickResult, levels: StorageLevels, *, ts: int, until: int
+    data: ShardData,
+    result: TickResult,
+    levels: StorageLevels,
+    *,
+    books: StoreBook,
+    prev_books: StoreBook,
+    ts: int,
+    until: int,
 ) -> list[bytes]:
-    """Packed ``storage`` values (after the tick, and the input it was stepped from)."""
+    """Packed ``storage`` values (after the tick, and the input it was stepped from), with the
+    ledger's books after and before the tick."""
     pop = data.population
     n_batteries = pop.batteries.device_id.shape[0]
     return codecs.pack_storages(
@@ -125,6 +181,8 @@ def storage_values(
         prev_mode=np.concatenate([np.zeros(n_batteries, dtype=np.int8), levels.ev_mode]),
         ts=ts,
         until=until,
+        book=_book_columns(books),
+        prev_book=_book_columns(prev_books),
     )
 
 
@@ -132,9 +190,13 @@ def home_values(rows: FloatArray, *, ts: int, until: int) -> list[bytes]:
     return [orjson.dumps(stats_value(row, ts=ts, until=until)) for row in rows.tolist()]
 
 
-def levels_checkpoint(data: ShardData, result: TickResult, *, tick_at: datetime) -> None:
-    """Save battery and vehicle levels to PostgreSQL (the restart point after a Redis loss)."""
+def levels_checkpoint(
+    data: ShardData, result: TickResult, books: StoreBook, *, tick_at: datetime
+) -> None:
+    """Save battery and vehicle levels and their ledger books to PostgreSQL (the restart point
+    after a Redis loss)."""
     pop = data.population
+    books_checkpoint(data.storage_ids, books, tick_at=tick_at)
     for model, ids, levels in (
         (Battery, pop.batteries.device_id, result.batteries.level_wh),
         (ElectricVehicle, pop.vehicles.device_id, result.vehicles.level_wh),
@@ -156,3 +218,34 @@ def levels_checkpoint(data: ShardData, result: TickResult, *, tick_at: datetime)
                 for pk, level in zip(ids.tolist(), levels.tolist(), strict=True)
             ]
             model.objects.bulk_update(objs, ["level_wh", "level_at"], batch_size=500)
+
+
+def books_checkpoint(ids: npt.NDArray[np.int64], books: StoreBook, *, tick_at: datetime) -> None:
+    """Upsert the stores' ledger books (one statement on PostgreSQL)."""
+    if not ids.size:
+        return
+    columns = _book_columns(books)
+    if connection.vendor == "postgresql":
+        table = StorageBook._meta.db_table
+        names = ", ".join(codecs.BOOK_FIELDS)
+        arrays = ", ".join("%s::float8[]" for _ in codecs.BOOK_FIELDS)
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*codecs.BOOK_FIELDS, "at"))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (device_id, {names}, at) "
+                f"SELECT v.*, %s FROM unnest(%s::bigint[], {arrays}) AS v "
+                f"ON CONFLICT (device_id) DO UPDATE SET {updates}",
+                [tick_at, ids.tolist(), *(column.tolist() for column in columns)],
+            )
+        return
+    rows = [
+        StorageBook(device_id=pk, at=tick_at, **dict(zip(codecs.BOOK_FIELDS, values, strict=True)))
+        for pk, *values in zip(ids.tolist(), *(column.tolist() for column in columns), strict=True)
+    ]
+    StorageBook.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["device"],
+        update_fields=[*codecs.BOOK_FIELDS, "at"],
+    )
