@@ -22,8 +22,8 @@ def _ledger_off(**_: Any) -> None:
 
     django.setup()
     import numpy as np
-    from grid.signals import TickSignals
 
+    from grid.signals import TickSignals
     from simulators.farm import ledger
     from simulators.physics.ledger import HomeLedger, LedgerResult
 

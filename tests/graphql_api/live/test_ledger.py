@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from grid.signals import signals_for_homes
 
 from devices.live import keys
 from devices.models import EvMode, HomeEnergyHistory
+from grid.signals import signals_for_homes
 from simulators import farm
 from tests import live_values
 from tests.conftest import GraphQLClient
