@@ -6,7 +6,7 @@ Homes (:mod:`.homes`), the device tree (:mod:`.tree`), readings (:mod:`.readings
 
 from devices.models.alerts import Alert, AlertKind, AlertRule, AlertSeverity
 from devices.models.commands import CommandStatus, DeviceCommand
-from devices.models.history import HomeEnergyHistory, StorageBook
+from devices.models.history import HomeEnergyHistory
 from devices.models.homes import Home
 from devices.models.readings import Reading, ReadingHourly
 from devices.models.tree import (
@@ -49,5 +49,4 @@ __all__ = [
     "Reading",
     "ReadingHourly",
     "SolarPanel",
-    "StorageBook",
 ]

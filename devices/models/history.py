@@ -1,9 +1,8 @@
-"""Per-home energy history, one row per home and tick; the stores' ledger checkpoint."""
+"""Per-home energy history, one row per home and tick."""
 
 from django.db import models
 
 from devices.models.homes import Home
-from devices.models.tree import Device
 
 
 class HomeEnergyHistory(models.Model):
@@ -29,18 +28,3 @@ class HomeEnergyHistory(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["home", "tick_at"], name="history_home_tick_unique"),
         ]
-
-
-class StorageBook(models.Model):
-    """A store's ledger book at the last checkpoint: what its stored energy cost and emitted,
-    and where it came from (the restart point after a Redis loss; see docs/architecture.md)."""
-
-    device = models.OneToOneField(
-        Device, primary_key=True, on_delete=models.CASCADE, related_name="storage_book"
-    )
-    cost_per_kwh = models.FloatField(help_text="Average cost of the stored energy. [currency/kWh]")
-    carbon_g_per_kwh = models.FloatField(help_text="Average carbon of the stored energy. [g/kWh]")
-    solar_share = models.FloatField(help_text="Share from own solar. [-]")
-    generator_share = models.FloatField(help_text="Share from own generators. [-]")
-    grid_share = models.FloatField(help_text="Share from the grid; the rest is of unknown origin.")
-    at = models.DateTimeField(help_text="Tick of the checkpoint (UTC).")

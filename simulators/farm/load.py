@@ -29,7 +29,6 @@ from devices.models import (
     Heater,
     Home,
     SolarPanel,
-    StorageBook,
 )
 from simulators.physics.ev import ev_mode_codes
 from simulators.physics.ledger import StoreBook
@@ -338,16 +337,22 @@ class LateShard(Exception):
     """A storage value is newer than the tick being stepped: that tick was applied long ago."""
 
 
-def _checkpointed_books(ids: IntArray) -> dict[int, tuple[float, ...]]:
+#: The checkpointed book's columns on Battery and ElectricVehicle (``codecs.BOOK_FIELDS`` order).
+BOOK_COLUMNS = tuple(f"book_{name}" for name in codecs.BOOK_FIELDS)
+
+
+def _checkpointed_books(
+    model: type[Battery] | type[ElectricVehicle], ids: IntArray
+) -> dict[int, tuple[float, ...]]:
     if not ids.size:
         return {}
     books: dict[int, tuple[float, ...]] = {}
     id_list = ids.tolist()
     for start in range(0, len(id_list), 10_000):
-        rows = StorageBook.objects.filter(device_id__in=id_list[start : start + 10_000])
-        books.update(
-            (row[0], tuple(row[1:])) for row in rows.values_list("device_id", *codecs.BOOK_FIELDS)
+        rows = model.objects.filter(
+            pk__in=id_list[start : start + 10_000], book_cost_per_kwh__isnull=False
         )
+        books.update((row[0], tuple(row[1:])) for row in rows.values_list("pk", *BOOK_COLUMNS))
     return books
 
 
@@ -393,7 +398,8 @@ def storage_state(
             [np.full(n_batteries, BATTERY_INITIAL_SOC), data.ev_target_soc]
         )
         ids = data.storage_ids
-        books = _checkpointed_books(ids[~found])
+        books = _checkpointed_books(Battery, battery_missing)
+        books.update(_checkpointed_books(ElectricVehicle, ev_missing))
         no_book = (0.0,) * len(codecs.BOOK_FIELDS)
         for row in np.flatnonzero(~found).tolist():
             default = capacity[row] * initial_soc[row]

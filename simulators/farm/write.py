@@ -10,11 +10,11 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 from django.db import connection
-from grid.signals import TickSignals
 
 from devices.live import codecs
-from devices.models import Battery, ElectricVehicle, StorageBook
-from simulators.farm.load import ShardData
+from devices.models import Battery, ElectricVehicle
+from grid.signals import TickSignals
+from simulators.farm.load import BOOK_COLUMNS, ShardData
 from simulators.physics.ledger import LedgerResult, StoreBook
 from simulators.physics.tick import StorageLevels, TickResult
 
@@ -196,56 +196,39 @@ def levels_checkpoint(
     """Save battery and vehicle levels and their ledger books to PostgreSQL (the restart point
     after a Redis loss)."""
     pop = data.population
-    books_checkpoint(data.storage_ids, books, tick_at=tick_at)
-    for model, ids, levels in (
-        (Battery, pop.batteries.device_id, result.batteries.level_wh),
-        (ElectricVehicle, pop.vehicles.device_id, result.vehicles.level_wh),
-    ):
+    n_batteries = pop.batteries.device_id.shape[0]
+    columns = _book_columns(books)
+    for model, ids, levels, rows in (
+        (Battery, pop.batteries.device_id, result.batteries.level_wh, slice(0, n_batteries)),
+        (ElectricVehicle, pop.vehicles.device_id, result.vehicles.level_wh,
+         slice(n_batteries, None)),
+    ):  # fmt: skip
         if not ids.size:
             continue
+        book = [column[rows].tolist() for column in columns]
         table = model._meta.db_table
         if connection.vendor == "postgresql":
+            names = ["level", *codecs.BOOK_FIELDS]
+            sets = ", ".join(
+                f"{column} = v.{name}"
+                for column, name in zip(("level_wh", *BOOK_COLUMNS), names, strict=True)
+            )
+            arrays = ", ".join("%s::float8[]" for _ in names)
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {table} AS t SET level_wh = v.level, level_at = %s "
-                    "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, level) "
+                    f"UPDATE {table} AS t SET {sets}, level_at = %s "
+                    f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(names)}) "
                     "WHERE t.device_ptr_id = v.id",
-                    [tick_at, ids.tolist(), levels.tolist()],
+                    [tick_at, ids.tolist(), levels.tolist(), *book],
                 )
         else:
             objs: list[Any] = [
-                model(pk=pk, level_wh=level, level_at=tick_at)
-                for pk, level in zip(ids.tolist(), levels.tolist(), strict=True)
+                model(
+                    pk=pk,
+                    level_wh=level,
+                    level_at=tick_at,
+                    **dict(zip(BOOK_COLUMNS, values, strict=True)),
+                )
+                for pk, level, *values in zip(ids.tolist(), levels.tolist(), *book, strict=True)
             ]
-            model.objects.bulk_update(objs, ["level_wh", "level_at"], batch_size=500)
-
-
-def books_checkpoint(ids: npt.NDArray[np.int64], books: StoreBook, *, tick_at: datetime) -> None:
-    """Upsert the stores' ledger books (one statement on PostgreSQL)."""
-    if not ids.size:
-        return
-    columns = _book_columns(books)
-    if connection.vendor == "postgresql":
-        table = StorageBook._meta.db_table
-        names = ", ".join(codecs.BOOK_FIELDS)
-        arrays = ", ".join("%s::float8[]" for _ in codecs.BOOK_FIELDS)
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*codecs.BOOK_FIELDS, "at"))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (device_id, {names}, at) "
-                f"SELECT v.*, %s FROM unnest(%s::bigint[], {arrays}) AS v "
-                f"ON CONFLICT (device_id) DO UPDATE SET {updates}",
-                [tick_at, ids.tolist(), *(column.tolist() for column in columns)],
-            )
-        return
-    rows = [
-        StorageBook(device_id=pk, at=tick_at, **dict(zip(codecs.BOOK_FIELDS, values, strict=True)))
-        for pk, *values in zip(ids.tolist(), *(column.tolist() for column in columns), strict=True)
-    ]
-    StorageBook.objects.bulk_create(
-        rows,
-        batch_size=500,
-        update_conflicts=True,
-        unique_fields=["device"],
-        update_fields=[*codecs.BOOK_FIELDS, "at"],
-    )
+            model.objects.bulk_update(objs, ["level_wh", "level_at", *BOOK_COLUMNS], batch_size=500)

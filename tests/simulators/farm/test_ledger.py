@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from grid.signals import TickSignals, signals_for_homes
 
 from devices.live import codecs, keys
 from devices.live import store as live_store
-from devices.models import EvMode, HomeEnergyHistory, StorageBook
+from devices.models import ElectricVehicle, EvMode, HomeEnergyHistory
+from grid.signals import TickSignals, signals_for_homes
 from simulators import farm
 from simulators.farm import ledger
 from simulators.physics.tick import population_tick
@@ -127,15 +127,15 @@ def test_a_repeated_shard_books_once_and_the_next_tick_carries_the_book(
 
 def test_after_a_redis_flush_books_resume_from_the_checkpoint(home: dict[str, Any]) -> None:
     _tick(MIDNIGHT)  # a checkpoint tick
-    saved = StorageBook.objects.get(device_id=home["vehicle"].pk)
+    saved = ElectricVehicle.objects.get(pk=home["vehicle"].pk)
     live = _storage(home["vehicle"])
-    assert saved.cost_per_kwh == pytest.approx(live["cost_per_kwh"], rel=1e-6)
-    assert saved.grid_share == pytest.approx(live["grid_share"], rel=1e-6)
+    assert saved.book_cost_per_kwh == pytest.approx(live["cost_per_kwh"], rel=1e-6)
+    assert saved.book_grid_share == pytest.approx(live["grid_share"], rel=1e-6)
     live_store.client().flushdb()
     _tick(MIDNIGHT + timedelta(minutes=1))
     record = _record(home["vehicle"])
-    assert record["prev_cost_per_kwh"] == pytest.approx(saved.cost_per_kwh, rel=1e-6)
-    assert record["prev_carbon_g_per_kwh"] == pytest.approx(saved.carbon_g_per_kwh, rel=1e-6)
+    assert record["prev_cost_per_kwh"] == pytest.approx(saved.book_cost_per_kwh, rel=1e-6)
+    assert record["prev_carbon_g_per_kwh"] == pytest.approx(saved.book_carbon_g_per_kwh, rel=1e-6)
 
 
 def test_weather_where_known_drives_the_clouds_and_the_outdoor_temperature(user: Any) -> None:
