@@ -59,6 +59,10 @@ def run_tick(tick_at: datetime, timeout_s: float = 600) -> dict[str, float]:
     conn = store.client()
     key = keys.farm_timing_key(int(tick_at.timestamp()))
     conn.delete(key)
+    # finalize records its timing just before it lets the next tick start
+    deadline = time.monotonic() + 30
+    while conn.exists(keys.farm_running_key()) and time.monotonic() < deadline:
+        time.sleep(0.02)
     started = time.time()
     outcome = tick_run(tick_at=tick_at)
     if outcome != "started":
