@@ -207,3 +207,44 @@ def regions_in_use() -> set[str]:
     )
     named = set(Tariff.objects.exclude(region="").values_list("region", flat=True).distinct())
     return {_cell_name(int(c)) for c in cells} | named
+
+
+@dataclass(frozen=True, slots=True)
+class TariffView:
+    """A home's tariff as its owner sees it; without a tariff of its own, the default one."""
+
+    home_id: int
+    kind: str
+    currency: str
+    standing_charge_per_day: float
+    import_price_per_kwh: float | None
+    export_price_per_kwh: float | None
+    region: str
+    periods: tuple[TariffPeriod, ...]
+    is_default: bool
+    spec: tariffs.TariffSpec
+
+
+DEFAULT_CURRENCY = "EUR"
+
+
+def tariff_view(*, user_id: int, home_id: int | str) -> TariffView:
+    """The tariff of the user's home ``home_id``; ``Home.DoesNotExist`` otherwise."""
+    home, tariff, region = home_grid(user_id=user_id, home_id=home_id)
+    spec = tariff_spec(tariff, home.timezone)
+    if tariff is None:
+        return TariffView(
+            home.pk, spec.kind, DEFAULT_CURRENCY, 0.0, None, None, region, (), True, spec
+        )
+    return TariffView(
+        home_id=home.pk,
+        kind=tariff.kind,
+        currency=tariff.currency,
+        standing_charge_per_day=tariff.standing_charge_per_day,
+        import_price_per_kwh=tariff.import_price_per_kwh,
+        export_price_per_kwh=tariff.export_price_per_kwh,
+        region=region,
+        periods=tuple(tariff.periods.all()),
+        is_default=False,
+        spec=spec,
+    )
