@@ -113,8 +113,9 @@ def _synthetic(
     # Deterministic in (regions, interval): computed once per process for each.
     nan = np.full(len(regions), np.nan)
     result = []
+    computed = synthetic.regions_values(list(Signal), list(regions), interval)
     for signal in Signal:
-        values = synthetic.region_values(signal, list(regions), interval)
+        values = computed[signal]
         values.setflags(write=False)
         stale = np.full(len(regions), signal in stand_in)
         result.append(

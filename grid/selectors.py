@@ -124,24 +124,45 @@ MISSING_REGION = "geo:0,0"
 
 _tables: dict[tuple[object, ...], _RangeTable] = {}
 _tables_interval: list[datetime] = []
-_MAX_TABLES = 512
+_version: dict[datetime, tuple[object, ...]] = {}
+_MAX_TABLES = 64
+BLOCK_IDS = 50_000
+"""Home ids are loaded in aligned blocks of this many ids: the farm's shards (1,000 homes) of
+one block share one load, one table of regions and so one set of synthetic values."""
+
+
+def tariffs_version(at: datetime) -> tuple[object, ...]:
+    """The tariffs' version, read once per process and instant: every shard of a tick shares
+    one query, and a tariff set between ticks shows at the next tick."""
+    version = _version.get(at)
+    if version is None:
+        found = Tariff.objects.aggregate(count=Count("id"), last=Max("updated_at"))
+        version = (found["count"], found["last"])
+        _version.clear()
+        _version[at] = version
+    return version
 
 
 def home_grid_table(home_ids: IntArray, at: datetime) -> HomeGridTable:
-    """Each home's region and tariff. Loaded once per process, signal interval and id range
-    (a change of tariff shows at once; a home's move or new time zone at the next interval)."""
+    """Each home's region and tariff. Loaded once per process, signal interval and block of
+    ids, and again when a tariff changed (seen at the next instant asked for) or a home was
+    added; a home's move or new time zone shows at the next interval."""
     ids = np.asarray(home_ids, dtype=np.int64)
     if ids.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return HomeGridTable((MISSING_REGION,), (tariffs.DEFAULT,), empty, empty)
-    low, high = int(ids.min()), int(ids.max())
+    low = int(ids.min()) // BLOCK_IDS * BLOCK_IDS
+    high = (int(ids.max()) // BLOCK_IDS + 1) * BLOCK_IDS - 1
     interval = interval_start(at)
     if _tables_interval != [interval]:
         _tables.clear()
         _tables_interval[:] = [interval]
-    version = Tariff.objects.aggregate(count=Count("id"), last=Max("updated_at"))
-    key = (low, high, version["count"], version["last"])
+    key = (low, high, *tariffs_version(at))
     table = _tables.get(key)
+    if table is not None and table.ids.size and int(ids.max()) > int(table.ids[-1]):
+        table = None  # a home added since the block was loaded (ids only grow)
+    elif table is not None and not table.ids.size:
+        table = None
     if table is None:
         if len(_tables) >= _MAX_TABLES:
             _tables.clear()
@@ -159,36 +180,56 @@ def home_grid_table(home_ids: IntArray, at: datetime) -> HomeGridTable:
 
 
 def _load_range(low: int, high: int) -> _RangeTable:
-    rows = Home.objects.filter(id__gte=low, id__lte=high).order_by("id")
-    ids = np.fromiter(rows.values_list("id", flat=True), dtype=np.int64)
-    latitude = np.fromiter(rows.values_list("latitude", flat=True), dtype=np.float64)
-    longitude = np.fromiter(rows.values_list("longitude", flat=True), dtype=np.float64)
+    # Plain rows, no model instances: a shard of homes costs one query, its tariffs two.
+    rows = list(
+        Home.objects.filter(id__gte=low, id__lte=high)
+        .order_by("id")
+        .values_list("id", "latitude", "longitude")
+    )
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    place = np.array([row[1:] for row in rows], dtype=np.float64).reshape(-1, 2)
     # Cells as integer pairs, named once per distinct cell.
-    cell = np.rint(latitude).astype(np.int64) * 1000 + np.rint(longitude).astype(np.int64)
+    cell = np.rint(place[:, 0]).astype(np.int64) * 1000 + np.rint(place[:, 1]).astype(np.int64)
     cells, region_index = np.unique(cell, return_inverse=True)
     regions = [_cell_name(int(c)) for c in cells]
+    region_index = region_index.astype(np.int64).reshape(-1)
+    tariff_index = np.zeros(ids.size, dtype=np.int64)
     specs: list[tariffs.TariffSpec] = [tariffs.DEFAULT]
     spec_index: dict[tariffs.TariffSpec, int] = {tariffs.DEFAULT: 0}
     region_names = {name: i for i, name in enumerate(regions)}
-    tariff_index = np.zeros(ids.size, dtype=np.int64)
-    region_index = region_index.astype(np.int64)
-    chosen = (
-        Tariff.objects.filter(home_id__gte=low, home_id__lte=high)
-        .select_related("home")
-        .prefetch_related(Prefetch("periods", queryset=TariffPeriod.objects.order_by("start")))
-    )
-    for tariff in chosen:
-        spec = tariff_spec(tariff, tariff.home.timezone)
-        where = int(np.searchsorted(ids, tariff.home_id))
-        if where >= ids.size or ids[where] != tariff.home_id:
+    periods: dict[int, list[tariffs.Period]] = {}
+    for tariff_id, days, start, end, price in (
+        TariffPeriod.objects.filter(tariff__home_id__gte=low, tariff__home_id__lte=high)
+        .order_by("tariff_id", "start")
+        .values_list("tariff_id", "days", "start", "end", "import_price_per_kwh")
+    ):
+        periods.setdefault(tariff_id, []).append(
+            tariffs.Period(days, tariffs.minutes(start), tariffs.period_end_min(end), price)
+        )
+    for tariff_id, home_id, kind, import_price, export_price, region, timezone in (
+        Tariff.objects.filter(home_id__gte=low, home_id__lte=high).values_list(
+            "id", "home_id", "kind", "import_price_per_kwh", "export_price_per_kwh", "region",
+            "home__timezone",
+        )
+    ):  # fmt: skip
+        where = int(np.searchsorted(ids, home_id))
+        if where >= ids.size or ids[where] != home_id:
             continue
+        time_of_use = kind == tariffs.TIME_OF_USE
+        spec = tariffs.TariffSpec(
+            kind=kind,
+            import_price=import_price,
+            export_price=export_price,
+            periods=tuple(periods.get(tariff_id, ())) if time_of_use else (),
+            timezone=timezone if time_of_use else "UTC",
+        )
         tariff_index[where] = spec_index.setdefault(spec, len(specs))
         if tariff_index[where] == len(specs):
             specs.append(spec)
-        if tariff.region:
-            region_index[where] = region_names.setdefault(tariff.region, len(regions))
+        if region:
+            region_index[where] = region_names.setdefault(region, len(regions))
             if region_index[where] == len(regions):
-                regions.append(tariff.region)
+                regions.append(region)
     regions.append(MISSING_REGION)
     return _RangeTable(ids, region_index, tariff_index, tuple(regions), tuple(specs))
 
