@@ -5,9 +5,10 @@ per home would be 300,000 homes) are seeded with ``seed_farm`` into their own da
 device each; ``--tariff-share`` of them get a time-of-use tariff (one of a few shapes, as real
 tariffs repeat). Then, in one process as a farm worker would:
 
-- per shard: ``signals_for_homes`` over each ``SIM_SHARD_HOMES`` range of home ids, the first
-  time in a signal interval (each shard's table of regions and tariffs loaded), again in the
-  same interval (cached), and at the next interval (loaded again);
+- per shard: ``signals_for_homes`` over each ``SIM_SHARD_HOMES`` range of home ids: the first
+  time in the process (each block's table of regions and tariffs loaded), at the next tick
+  (cached), at the next signal interval (synthetic values computed again), and after one
+  home's tariff changed (every block loaded again);
 - all at once: one call with every home id (cold and warm).
 
 Prints wall seconds per pass and per home, the distinct regions and tariffs, and the load.
@@ -83,9 +84,16 @@ def main() -> None:
         print(f"  {label:<34} {wall:6.2f}s  {wall / ids.size * 1e6:6.2f} µs/home", flush=True)
 
     print(f"per shard of {args.shard_homes} homes ({len(shards)} shards):")
-    per_shard(START, "first tick of an interval (cold)")
-    per_shard(START + timedelta(minutes=1), "next tick, same interval (cached)")
+    per_shard(START, "first tick in the process (cold)")
+    per_shard(START + timedelta(minutes=1), "next tick (cached)")
     per_shard(START + timedelta(minutes=30), "first tick of the next interval")
+    from grid.models import Tariff
+
+    changed = Tariff.objects.order_by("id").first()
+    if changed is not None:
+        changed.export_price_per_kwh = 0.05
+        changed.save(update_fields=["export_price_per_kwh", "updated_at"])
+    per_shard(START + timedelta(minutes=31), "next tick, after a tariff changed")
     print("all homes in one call:")
     at_once(START + timedelta(hours=1), "cold")
     at_once(START + timedelta(hours=1, minutes=1), "warm")

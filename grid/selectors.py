@@ -18,7 +18,6 @@ from devices import selectors as device_selectors
 from devices.models import Home
 from grid import tariffs
 from grid.models import SignalPoint, Tariff, TariffPeriod
-from grid.providers.synthetic import interval_start
 
 IntArray = npt.NDArray[np.int64]
 
@@ -122,51 +121,43 @@ class _RangeTable:
 MISSING_REGION = "geo:0,0"
 """The region given to an asked id that is no home (deleted meanwhile): values, never gaps."""
 
-_tables: dict[tuple[object, ...], _RangeTable] = {}
-_tables_interval: list[datetime] = []
+_tables: dict[tuple[int, int], tuple[tuple[object, ...], _RangeTable]] = {}
 _version: dict[datetime, tuple[object, ...]] = {}
-_MAX_TABLES = 64
 BLOCK_IDS = 50_000
 """Home ids are loaded in aligned blocks of this many ids: the farm's shards (1,000 homes) of
 one block share one load, one table of regions and so one set of synthetic values."""
 
 
-def tariffs_version(at: datetime) -> tuple[object, ...]:
-    """The tariffs' version, read once per process and instant: every shard of a tick shares
-    one query, and a tariff set between ticks shows at the next tick."""
+def grid_version(at: datetime) -> tuple[object, ...]:
+    """The version of homes and tariffs, read once per process and instant: every shard of a
+    tick shares one query, and a change between ticks shows at the next tick."""
     version = _version.get(at)
     if version is None:
-        found = Tariff.objects.aggregate(count=Count("id"), last=Max("updated_at"))
-        version = (found["count"], found["last"])
+        tariffs_now = Tariff.objects.aggregate(count=Count("id"), last=Max("updated_at"))
+        homes_now = Home.objects.aggregate(count=Count("id"), last=Max("updated_at"))
+        version = (tariffs_now["count"], tariffs_now["last"], homes_now["count"], homes_now["last"])
         _version.clear()
         _version[at] = version
     return version
 
 
 def home_grid_table(home_ids: IntArray, at: datetime) -> HomeGridTable:
-    """Each home's region and tariff. Loaded once per process, signal interval and block of
-    ids, and again when a tariff changed (seen at the next instant asked for) or a home was
-    added; a home's move or new time zone shows at the next interval."""
+    """Each home's region and tariff. Loaded once per process and block of ids, and again when
+    a home or tariff changed (seen at the next tick) or a home newer than the block appears."""
     ids = np.asarray(home_ids, dtype=np.int64)
     if ids.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return HomeGridTable((MISSING_REGION,), (tariffs.DEFAULT,), empty, empty)
     low = int(ids.min()) // BLOCK_IDS * BLOCK_IDS
     high = (int(ids.max()) // BLOCK_IDS + 1) * BLOCK_IDS - 1
-    interval = interval_start(at)
-    if _tables_interval != [interval]:
-        _tables.clear()
-        _tables_interval[:] = [interval]
-    key = (low, high, *tariffs_version(at))
-    table = _tables.get(key)
-    if table is not None and table.ids.size and int(ids.max()) > int(table.ids[-1]):
+    version = grid_version(at)
+    cached = _tables.get((low, high))
+    table = cached[1] if cached is not None and cached[0] == version else None
+    if table is not None and (not table.ids.size or int(ids.max()) > int(table.ids[-1])):
         table = None  # a home added since the block was loaded (ids only grow)
-    elif table is not None and not table.ids.size:
-        table = None
     if table is None:
-        if len(_tables) >= _MAX_TABLES:
-            _tables.clear()
-        table = _tables[key] = _load_range(low, high)
+        table = _load_range(low, high)
+        _tables[(low, high)] = (version, table)
     position = np.searchsorted(table.ids, ids)
     position = np.minimum(position, max(table.ids.size - 1, 0))
     found = table.ids[position] == ids if table.ids.size else np.zeros(ids.size, dtype=bool)
@@ -180,16 +171,16 @@ def home_grid_table(home_ids: IntArray, at: datetime) -> HomeGridTable:
 
 
 def _load_range(low: int, high: int) -> _RangeTable:
-    # Plain rows, no model instances: a shard of homes costs one query, its tariffs two.
-    rows = list(
+    # Plain rows, no model instances: a block of homes costs one query, its tariffs two.
+    rows = np.array(
         Home.objects.filter(id__gte=low, id__lte=high)
         .order_by("id")
-        .values_list("id", "latitude", "longitude")
-    )
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    place = np.array([row[1:] for row in rows], dtype=np.float64).reshape(-1, 2)
+        .values_list("id", "latitude", "longitude"),
+        dtype=np.float64,
+    ).reshape(-1, 3)
+    ids = rows[:, 0].astype(np.int64)
     # Cells as integer pairs, named once per distinct cell.
-    cell = np.rint(place[:, 0]).astype(np.int64) * 1000 + np.rint(place[:, 1]).astype(np.int64)
+    cell = np.rint(rows[:, 1]).astype(np.int64) * 1000 + np.rint(rows[:, 2]).astype(np.int64)
     cells, region_index = np.unique(cell, return_inverse=True)
     regions = [_cell_name(int(c)) for c in cells]
     region_index = region_index.astype(np.int64).reshape(-1)
@@ -197,15 +188,17 @@ def _load_range(low: int, high: int) -> _RangeTable:
     specs: list[tariffs.TariffSpec] = [tariffs.DEFAULT]
     spec_index: dict[tariffs.TariffSpec, int] = {tariffs.DEFAULT: 0}
     region_names = {name: i for i, name in enumerate(regions)}
-    periods: dict[int, list[tariffs.Period]] = {}
+    # Equal tariffs are one spec: deduplicated by their plain values, built once each.
+    periods: dict[int, list[tuple[int, int, int, float]]] = {}
     for tariff_id, days, start, end, price in (
         TariffPeriod.objects.filter(tariff__home_id__gte=low, tariff__home_id__lte=high)
         .order_by("tariff_id", "start")
         .values_list("tariff_id", "days", "start", "end", "import_price_per_kwh")
     ):
         periods.setdefault(tariff_id, []).append(
-            tariffs.Period(days, tariffs.minutes(start), tariffs.period_end_min(end), price)
+            (days, tariffs.minutes(start), tariffs.period_end_min(end), price)
         )
+    plain_index: dict[tuple[object, ...], int] = {}
     for tariff_id, home_id, kind, import_price, export_price, region, timezone in (
         Tariff.objects.filter(home_id__gte=low, home_id__lte=high).values_list(
             "id", "home_id", "kind", "import_price_per_kwh", "export_price_per_kwh", "region",
@@ -216,16 +209,26 @@ def _load_range(low: int, high: int) -> _RangeTable:
         if where >= ids.size or ids[where] != home_id:
             continue
         time_of_use = kind == tariffs.TIME_OF_USE
-        spec = tariffs.TariffSpec(
-            kind=kind,
-            import_price=import_price,
-            export_price=export_price,
-            periods=tuple(periods.get(tariff_id, ())) if time_of_use else (),
-            timezone=timezone if time_of_use else "UTC",
+        plain = (
+            kind,
+            import_price,
+            export_price,
+            tuple(periods.get(tariff_id, ())) if time_of_use else (),
+            timezone if time_of_use else "UTC",
         )
-        tariff_index[where] = spec_index.setdefault(spec, len(specs))
-        if tariff_index[where] == len(specs):
-            specs.append(spec)
+        index = plain_index.get(plain)
+        if index is None:
+            spec = tariffs.TariffSpec(
+                kind=kind,
+                import_price=import_price,
+                export_price=export_price,
+                periods=tuple(tariffs.Period(*p) for p in plain[3]),
+                timezone=plain[4],
+            )
+            index = plain_index[plain] = spec_index.setdefault(spec, len(specs))
+            if index == len(specs):
+                specs.append(spec)
+        tariff_index[where] = index
         if region:
             region_index[where] = region_names.setdefault(region, len(regions))
             if region_index[where] == len(regions):
