@@ -211,7 +211,7 @@ def test_a_tariffs_named_region_is_fetched_too() -> None:
 
 
 def test_retries_back_off_and_the_schedule_installs_the_fetch_once() -> None:
-    assert [retry_countdown(n) for n in range(6)] == [30, 60, 120, 240, 480, 600]
+    assert [retry_countdown(n, base_s=30) for n in range(6)] == [30, 60, 120, 240, 480, 600]
     call_command("setup_schedule")
     call_command("setup_schedule")
     task = PeriodicTask.objects.get(task="grid.fetch_signals")
