@@ -8,7 +8,7 @@ tariffs repeat). Then, in one process as a farm worker would:
 - per shard: ``signals_for_homes`` over each ``SIM_SHARD_HOMES`` range of home ids: the first
   time in the process (each block's table of regions and tariffs loaded), at the next tick
   (cached), at the next signal interval (synthetic values computed again), and after one
-  home's tariff changed (every block loaded again);
+  home's tariff changed (its block loaded again);
 - all at once: one call with every home id (cold and warm).
 
 Prints wall seconds per pass and per home, the distinct regions and tariffs, and the load.
@@ -93,7 +93,7 @@ def main() -> None:
     if changed is not None:
         changed.export_price_per_kwh = 0.05
         changed.save(update_fields=["export_price_per_kwh", "updated_at"])
-    per_shard(START + timedelta(minutes=31), "next tick, after a tariff changed")
+    per_shard(START + timedelta(minutes=31), "next tick, after one tariff changed")
     print("all homes in one call:")
     at_once(START + timedelta(hours=1), "cold")
     at_once(START + timedelta(hours=1, minutes=1), "warm")

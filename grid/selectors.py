@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Count, F, Max, Prefetch
 
 from devices import selectors as device_selectors
 from devices.models import Home
@@ -122,23 +122,33 @@ MISSING_REGION = "geo:0,0"
 """The region given to an asked id that is no home (deleted meanwhile): values, never gaps."""
 
 _tables: dict[tuple[int, int], tuple[tuple[object, ...], _RangeTable]] = {}
-_version: dict[datetime, tuple[object, ...]] = {}
+_version: dict[datetime, dict[int, tuple[object, ...]]] = {}
 BLOCK_IDS = 50_000
 """Home ids are loaded in aligned blocks of this many ids: the farm's shards (1,000 homes) of
 one block share one load, one table of regions and so one set of synthetic values."""
 
 
-def grid_version(at: datetime) -> tuple[object, ...]:
-    """The version of homes and tariffs, read once per process and instant: every shard of a
-    tick shares one query, and a change between ticks shows at the next tick."""
-    version = _version.get(at)
-    if version is None:
-        tariffs_now = Tariff.objects.aggregate(count=Count("id"), last=Max("updated_at"))
-        homes_now = Home.objects.aggregate(count=Count("id"), last=Max("updated_at"))
-        version = (tariffs_now["count"], tariffs_now["last"], homes_now["count"], homes_now["last"])
+def grid_versions(at: datetime) -> dict[int, tuple[object, ...]]:
+    """The version of each block's homes and tariffs (counts and newest ``updated_at``), read
+    once per process and instant: every shard of a tick shares two grouped queries, and a
+    change between ticks reloads only its own block at the next tick."""
+    versions = _version.get(at)
+    if versions is None:
+        found: dict[int, list[object]] = {}
+        for offset, model, id_field in ((0, Tariff, "home_id"), (2, Home, "id")):
+            rows = (
+                model.objects.annotate(block=F(id_field) / BLOCK_IDS)
+                .values("block")
+                .annotate(count=Count("id"), last=Max("updated_at"))
+                .values_list("block", "count", "last")
+            )
+            for block, count, last in rows:
+                entry = found.setdefault(int(block), [0, None, 0, None])
+                entry[offset], entry[offset + 1] = count, last
+        versions = {block: tuple(entry) for block, entry in found.items()}
         _version.clear()
-        _version[at] = version
-    return version
+        _version[at] = versions
+    return versions
 
 
 def home_grid_table(home_ids: IntArray, at: datetime) -> HomeGridTable:
@@ -150,7 +160,8 @@ def home_grid_table(home_ids: IntArray, at: datetime) -> HomeGridTable:
         return HomeGridTable((MISSING_REGION,), (tariffs.DEFAULT,), empty, empty)
     low = int(ids.min()) // BLOCK_IDS * BLOCK_IDS
     high = (int(ids.max()) // BLOCK_IDS + 1) * BLOCK_IDS - 1
-    version = grid_version(at)
+    versions = grid_versions(at)
+    version = tuple(versions.get(block) for block in range(low // BLOCK_IDS, high // BLOCK_IDS + 1))
     cached = _tables.get((low, high))
     table = cached[1] if cached is not None and cached[0] == version else None
     if table is not None and (not table.ids.size or int(ids.max()) > int(table.ids[-1])):
