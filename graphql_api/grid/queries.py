@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import strawberry
@@ -19,6 +19,8 @@ from grid.providers.base import Signal
 
 From = Annotated[datetime, strawberry.argument(name="from")]
 MAX_RANGE = timedelta(days=7)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @strawberry.type
@@ -31,8 +33,10 @@ class GridQuery:
     def grid_signals(
         self, info: Info, home_id: strawberry.ID, from_: From, to: datetime
     ) -> GridSignalsType:
-        if not from_ < to <= from_ + MAX_RANGE:
-            raise PublicError("`to` must be after `from`, by at most 7 days.", field="to")
+        if not EARLIEST <= from_ < to <= LATEST:
+            raise PublicError("`from` must come before `to`, both from 1970 to 2200.", field="from")
+        if to - from_ > MAX_RANGE:
+            raise PublicError("`to` must be at most 7 days after `from`.", field="to")
         try:
             view = selectors.tariff_view(user_id=current_user_id(info), home_id=home_id)
         except (Home.DoesNotExist, ValueError):
