@@ -74,6 +74,12 @@ def signal_points(
     )
 
 
+def signal_points_version() -> tuple[object, ...]:
+    """Changes whenever points are stored: the newest id (inserts) and ``fetched_at`` (upserts)."""
+    found = SignalPoint.objects.aggregate(last_id=Max("id"), last_fetch=Max("fetched_at"))
+    return (found["last_id"], found["last_fetch"])
+
+
 def signal_points_near(
     *, regions: list[str], sources: dict[str, tuple[str, ...]], at: datetime, since: datetime
 ) -> list[tuple[str, str, str, datetime, datetime, float]]:
