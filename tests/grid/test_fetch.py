@@ -14,7 +14,7 @@ from django_celery_beat.models import PeriodicTask
 from grid import resolver, services
 from grid.models import SignalPoint, TariffKind
 from grid.providers import synthetic
-from grid.providers.base import Point, Signal
+from grid.providers.base import Point, ProviderError, Signal
 from grid.signals import signals_for_homes
 from grid.tasks import retry_countdown
 from tests.devices.factories import HomeFactory
@@ -211,7 +211,7 @@ def test_a_tariffs_named_region_is_fetched_too() -> None:
 
 
 def test_retries_back_off_and_the_schedule_installs_the_fetch_once() -> None:
-    assert [retry_countdown(n) for n in range(6)] == [30, 60, 120, 240, 480, 600]
+    assert [retry_countdown(n, base_s=30) for n in range(6)] == [30, 60, 120, 240, 480, 600]
     call_command("setup_schedule")
     call_command("setup_schedule")
     task = PeriodicTask.objects.get(task="grid.fetch_signals")
@@ -224,3 +224,44 @@ def _raises(exc: Exception):  # type: ignore[no-untyped-def]
         raise exc
 
     return answer
+
+
+def test_a_new_fetch_shows_within_the_same_tick() -> None:
+    home = HomeFactory()
+    first = ScriptedProvider(Signal.CARBON_INTENSITY, "operator", points((_at(10), _at(11), 100.0)))
+    with configured({Signal.CARBON_INTENSITY: [first]}):
+        services.signals_fetch(now=_at(10))
+        before = signals_for_homes(np.array([home.id]), NOW).carbon_intensity[0]
+    again = ScriptedProvider(Signal.CARBON_INTENSITY, "operator", points((_at(10), _at(11), 150.0)))
+    with configured({Signal.CARBON_INTENSITY: [again]}):
+        services.signals_fetch(now=_at(10, 20))
+        after = signals_for_homes(np.array([home.id]), NOW).carbon_intensity[0]
+    assert (before, after) == (100.0, 150.0)
+    assert SignalPoint.objects.get().value == 150.0
+
+
+def test_a_region_the_provider_does_not_serve_is_skipped_not_failed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    HomeFactory(latitude=10.0, longitude=10.0)
+    TariffFactory(region="GB")
+
+    def national(region: str, start: datetime, end: datetime) -> list[Point]:
+        if region != "GB":
+            error = ProviderError(f"no mapping for {region}")
+            error.reason = "unknown_region"  # type: ignore[attr-defined]
+            raise error
+        return [Point(start=_at(10), end=_at(11), value=99.0)]
+
+    feed = ScriptedProvider(Signal.CARBON_INTENSITY, "national-feed", national)
+    before = rendered()
+    with configured({Signal.CARBON_INTENSITY: [feed]}), caplog.at_level(logging.WARNING):
+        report = services.signals_fetch(now=NOW)
+    after = rendered()
+    assert report.failed == [] and report.stored == 1
+    assert len(feed.calls) == 3  # GB, the tariff's home's cell, the other home's cell
+    assert "no mapping" not in caplog.text
+    assert delta(before, after, "gridtwin_signal_fetches_total", provider="national-feed",
+                 signal="carbon_intensity", outcome="ok") == 1  # fmt: skip
+    assert delta(before, after, "gridtwin_signal_fetches_total", provider="national-feed",
+                 signal="carbon_intensity", outcome="unknown_region") == 0  # fmt: skip
