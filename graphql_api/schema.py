@@ -26,8 +26,11 @@ from graphql_api.devices.queries import DeviceQuery
 from graphql_api.devices.types import DEVICE_TYPES
 from graphql_api.documents import Documents, documents_from_settings
 from graphql_api.errors import is_unexpected, should_mask_error, suggestions_removed
+from graphql_api.grid.mutations import GridMutation
+from graphql_api.grid.queries import GridQuery
 from graphql_api.hardware.mutations import HardwareMutation
 from graphql_api.hardware.queries import HardwareQuery
+from graphql_api.live.ledger import LedgerQuery
 from graphql_api.live.queries import EnergyStatsQuery
 from graphql_api.live.subscriptions import DeviceSubscription
 from graphql_api.metrics import OperationMetrics
@@ -37,12 +40,12 @@ logger = logging.getLogger("strawberry.execution")
 
 
 @strawberry.type
-class Query(DeviceQuery, EnergyStatsQuery, HardwareQuery):
+class Query(DeviceQuery, EnergyStatsQuery, HardwareQuery, GridQuery, LedgerQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, DeviceMutation, HardwareMutation):
+class Mutation(AccountMutation, DeviceMutation, HardwareMutation, GridMutation):
     pass
 
 

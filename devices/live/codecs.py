@@ -1,9 +1,9 @@
 """Encoding of live values: JSON for most, packed binary records for the farm's device values.
 
 ``device:{id}:current`` and ``device:{id}:storage`` written by the farm hold packed records
-(19 and 43 bytes: small enough for Redis' embedded strings, one allocation per value) instead of
-JSON; :func:`decode` reads both forms, so readers never see the difference. Pub/sub messages are
-always JSON.
+(19 and 83 bytes; the current record is small enough for Redis' embedded strings, one allocation
+per value) instead of JSON; :func:`decode` reads both forms, so readers never see the
+difference. Pub/sub messages are always JSON.
 
 Every value carries ``ts`` (the instant it describes, epoch s) and ``until`` (the instant after
 which it is no longer current); :func:`is_stale` compares the clock with ``until`` only, so the
@@ -39,8 +39,18 @@ CURRENT_DTYPE = np.dtype(
         ("mode", "u1"),
     ]
 )
-#: ``level_wh``/``mode`` are the state after the tick ``ts``; ``prev_*`` the state before it,
-#: so a shard redelivered for the same tick steps from the same input (exactly once).
+#: The storage ledger's book of a store (``simulators.physics.ledger.StoreBook``): average cost
+#: [currency/kWh] and carbon [g/kWh] of the stored energy, and its shares by origin [-].
+BOOK_FIELDS: tuple[str, ...] = (
+    "cost_per_kwh",
+    "carbon_g_per_kwh",
+    "solar_share",
+    "generator_share",
+    "grid_share",
+)
+#: ``level_wh``/``mode``/book are the state after the tick ``ts``; ``prev_*`` the state before
+#: it, so a shard redelivered for the same tick steps from the same input (exactly once). The
+#: book is kept in float32: seven significant digits of an average price or share.
 STORAGE_DTYPE = np.dtype(
     [
         ("tag", "u1"),
@@ -52,6 +62,8 @@ STORAGE_DTYPE = np.dtype(
         ("mode", "u1"),
         ("prev_level_wh", "<f8"),
         ("prev_mode", "u1"),
+        *((name, "<f4") for name in BOOK_FIELDS),
+        *((f"prev_{name}", "<f4") for name in BOOK_FIELDS),
     ]
 )
 
@@ -112,8 +124,11 @@ def pack_storages(
     prev_mode: npt.ArrayLike,
     ts: int,
     until: int,
+    book: Sequence[npt.ArrayLike] | None = None,
+    prev_book: Sequence[npt.ArrayLike] | None = None,
 ) -> list[bytes]:
-    """Packed ``device:{id}:storage`` values, one per store."""
+    """Packed ``device:{id}:storage`` values, one per store (``book``, ``prev_book``: arrays
+    in ``BOOK_FIELDS`` order; None is an empty book)."""
     level = np.asarray(level_wh, dtype=np.float64)
     records = np.empty(level.shape[0], dtype=STORAGE_DTYPE)
     records["tag"] = _STORAGE_TAG
@@ -125,6 +140,14 @@ def pack_storages(
     records["mode"] = mode
     records["prev_level_wh"] = prev_level_wh
     records["prev_mode"] = prev_mode
+    for name, after, before in zip(
+        BOOK_FIELDS,
+        book or (0.0,) * len(BOOK_FIELDS),
+        prev_book or (0.0,) * len(BOOK_FIELDS),
+        strict=True,
+    ):
+        records[name] = after
+        records[f"prev_{name}"] = before
     return _split(records.tobytes(), STORAGE_DTYPE.itemsize)
 
 
@@ -171,6 +194,8 @@ def _decode_compact(raw: bytes) -> dict[str, Any] | None:
         "ts": int(storage["ts"]),
         "until": int(storage["until"]),
     }
+    for name in BOOK_FIELDS:
+        value[name] = float(storage[name])
     if (mode := _mode_name(int(storage["mode"]))) is not None:
         value["mode"] = mode
     return value

@@ -16,6 +16,12 @@ class HomeEnergyHistory(models.Model):
     export_wh = models.FloatField()
     charge_wh = models.FloatField()
     discharge_wh = models.FloatField()
+    cost = models.FloatField(default=0.0, help_text="Import cost over the tick. [currency]")
+    revenue = models.FloatField(default=0.0, help_text="Export revenue over the tick. [currency]")
+    carbon_g = models.FloatField(default=0.0, help_text="Carbon emitted by imports. [gCO2e]")
+    carbon_avoided_g = models.FloatField(
+        default=0.0, help_text="Carbon displaced by own generation reaching load or grid. [gCO2e]"
+    )
 
     class Meta:
         verbose_name_plural = "home energy history"

@@ -143,6 +143,13 @@ class Battery(Device):
         null=True, blank=True, help_text="Last checkpointed stored energy. [Wh]"
     )
     level_at = models.DateTimeField(null=True, blank=True)
+    # The ledger's book at the last checkpoint (simulators.physics.ledger.StoreBook): average
+    # cost [currency/kWh] and carbon [g/kWh] of the stored energy, its shares by origin.
+    book_cost_per_kwh = models.FloatField(null=True, blank=True)
+    book_carbon_g_per_kwh = models.FloatField(null=True, blank=True)
+    book_solar_share = models.FloatField(null=True, blank=True)
+    book_generator_share = models.FloatField(null=True, blank=True)
+    book_grid_share = models.FloatField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "batteries"
@@ -198,6 +205,13 @@ class ElectricVehicle(Device):
     arrival_time = models.TimeField(default=time(18, 0))
     level_wh = models.FloatField(null=True, blank=True)
     level_at = models.DateTimeField(null=True, blank=True)
+    # The ledger's book at the last checkpoint (simulators.physics.ledger.StoreBook): average
+    # cost [currency/kWh] and carbon [g/kWh] of the stored energy, its shares by origin.
+    book_cost_per_kwh = models.FloatField(null=True, blank=True)
+    book_carbon_g_per_kwh = models.FloatField(null=True, blank=True)
+    book_solar_share = models.FloatField(null=True, blank=True)
+    book_generator_share = models.FloatField(null=True, blank=True)
+    book_grid_share = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [

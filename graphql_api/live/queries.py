@@ -39,6 +39,12 @@ class EnergyHistoryBucket:
     export_kwh: float
     charge_kwh: float
     discharge_kwh: float
+    cost: float = strawberry.field(description="Import cost [currency].")
+    revenue: float = strawberry.field(description="Export revenue [currency].")
+    carbon_g: float = strawberry.field(description="Carbon emitted by imports [gCO2e].")
+    carbon_avoided_g: float = strawberry.field(
+        description="Carbon displaced by own generation reaching the load or the grid [gCO2e]."
+    )
 
 
 async def _load_device_states(device_ids: list[int]) -> list[DeviceState]:

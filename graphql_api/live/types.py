@@ -48,6 +48,29 @@ class EnergyStats:
         description="The caller's total lacks homes whose simulation failed this tick: it is "
         "not a current total (stale too)."
     )
+    import_price_per_kwh: float | None = strawberry.field(
+        default=None,
+        description="Import price now [currency/kWh]; the caller's total: the homes' average.",
+    )
+    export_price_per_kwh: float | None = strawberry.field(
+        default=None,
+        description="Export price now [currency/kWh]; the caller's total: the homes' average.",
+    )
+    carbon_intensity: float | None = strawberry.field(
+        default=None,
+        description="The grid's carbon intensity now [gCO2e/kWh]; the caller's total: the "
+        "homes' average.",
+    )
+    cost_rate_per_hour: float | None = strawberry.field(
+        default=None,
+        description="What the home's consumption costs now, per hour [currency/h]: grid energy "
+        "at the tariff, stored energy at the cost it was stored with, own generation free.",
+    )
+    carbon_rate_g_per_hour: float | None = strawberry.field(
+        default=None,
+        description="The carbon of the home's consumption now, per hour [gCO2e/h], counted "
+        "like costRatePerHour.",
+    )
 
 
 def energy_stats_from_value(value: Mapping[str, Any] | None, *, home_id: int | None) -> EnergyStats:
@@ -68,6 +91,11 @@ def energy_stats_from_value(value: Mapping[str, Any] | None, *, home_id: int | N
         valid_until=_ts(value, "until"),
         stale=is_stale(value),
         partial=bool((value or {}).get("partial")),
+        import_price_per_kwh=_num(value, "import_price_per_kwh"),
+        export_price_per_kwh=_num(value, "export_price_per_kwh"),
+        carbon_intensity=_num(value, "carbon_intensity"),
+        cost_rate_per_hour=_num(value, "cost_rate_per_hour"),
+        carbon_rate_g_per_hour=_num(value, "carbon_rate_g_per_hour"),
     )
 
 

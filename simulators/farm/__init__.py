@@ -8,7 +8,12 @@ energy history; :mod:`.status` says how far behind the farm is. Celery stays in
 """
 
 from simulators.farm.clock import tick_after, tick_align, tick_seconds, valid_until
-from simulators.farm.history import HistoryRangeError, history_buckets
+from simulators.farm.history import (
+    HistoryRangeError,
+    history_buckets,
+    ledger_totals,
+    storage_ledger,
+)
 from simulators.farm.load import ShardData, shard_load, storage_levels
 from simulators.farm.ondemand import device_simulate
 from simulators.farm.run import (
@@ -37,11 +42,13 @@ __all__ = [
     "farm_lag",
     "history_buckets",
     "home_rows",
+    "ledger_totals",
     "shard_load",
     "shard_of",
     "shard_simulate",
     "shards_plan",
     "stats_value",
+    "storage_ledger",
     "storage_levels",
     "tick_abandon",
     "tick_after",

@@ -31,6 +31,7 @@ from devices.models import (
     SolarPanel,
 )
 from simulators.physics.ev import ev_mode_codes
+from simulators.physics.ledger import StoreBook
 from simulators.physics.tick import (
     Batteries,
     ElectricVehicles,
@@ -336,9 +337,36 @@ class LateShard(Exception):
     """A storage value is newer than the tick being stepped: that tick was applied long ago."""
 
 
+#: The checkpointed book's columns on Battery and ElectricVehicle (``codecs.BOOK_FIELDS`` order).
+BOOK_COLUMNS = tuple(f"book_{name}" for name in codecs.BOOK_FIELDS)
+
+
+def _checkpointed_books(
+    model: type[Battery] | type[ElectricVehicle], ids: IntArray
+) -> dict[int, tuple[float, ...]]:
+    if not ids.size:
+        return {}
+    books: dict[int, tuple[float, ...]] = {}
+    id_list = ids.tolist()
+    for start in range(0, len(id_list), 10_000):
+        rows = model.objects.filter(
+            pk__in=id_list[start : start + 10_000], book_cost_per_kwh__isnull=False
+        )
+        books.update((row[0], tuple(row[1:])) for row in rows.values_list("pk", *BOOK_COLUMNS))
+    return books
+
+
 def storage_levels(data: ShardData, conn: Any, *, tick_s: int | None = None) -> StorageLevels:
-    """The input levels (and vehicle modes) for stepping tick ``tick_s``; misses from the
-    checkpoint.
+    """The input levels (and vehicle modes) for stepping tick ``tick_s`` (see
+    :func:`storage_state`)."""
+    return storage_state(data, conn, tick_s=tick_s)[0]
+
+
+def storage_state(
+    data: ShardData, conn: Any, *, tick_s: int | None = None
+) -> tuple[StorageLevels, StoreBook]:
+    """The input levels (and vehicle modes) and ledger books for stepping tick ``tick_s``;
+    misses from the checkpoint.
 
     A value already stamped with ``tick_s`` (a redelivered or repeated shard) gives the level it
     was stepped from, so the same tick always steps from the same input and storage moves once
@@ -353,6 +381,7 @@ def storage_levels(data: ShardData, conn: Any, *, tick_s: int | None = None) -> 
     records, found = codecs.unpack_storages(store.raw_many(data.storage_keys, conn))
     level = records["level_wh"].astype(np.float64)
     mode = records["mode"].astype(np.int8)
+    book = [records[name].astype(np.float64) for name in codecs.BOOK_FIELDS]
     if tick_s is not None and found.any():
         stamped = records["ts"].astype(np.int64)
         if (stamped[found] > tick_s).any() and ticks.tick_running(conn) != tick_s:
@@ -360,6 +389,8 @@ def storage_levels(data: ShardData, conn: Any, *, tick_s: int | None = None) -> 
         again = found & (stamped == tick_s)
         level[again] = records["prev_level_wh"][again]
         mode[again] = records["prev_mode"][again].astype(np.int8)
+        for name, column in zip(codecs.BOOK_FIELDS, book, strict=True):
+            column[again] = records[f"prev_{name}"][again]
     if not found.all():
         battery_missing = pop.batteries.device_id[~found[:n_batteries]]
         ev_missing = pop.vehicles.device_id[~found[n_batteries:]]
@@ -370,12 +401,18 @@ def storage_levels(data: ShardData, conn: Any, *, tick_s: int | None = None) -> 
             [np.full(n_batteries, BATTERY_INITIAL_SOC), data.ev_target_soc]
         )
         ids = data.storage_ids
+        books = _checkpointed_books(Battery, battery_missing)
+        books.update(_checkpointed_books(ElectricVehicle, ev_missing))
+        no_book = (0.0,) * len(codecs.BOOK_FIELDS)
         for row in np.flatnonzero(~found).tolist():
             default = capacity[row] * initial_soc[row]
             level[row] = checkpoint.get(int(ids[row]), default)
             mode[row] = 0  # idle: "was home" for vehicles
-    return StorageLevels(
+            for column, value in zip(book, books.get(int(ids[row]), no_book), strict=True):
+                column[row] = value
+    levels = StorageLevels(
         battery_level_wh=np.ascontiguousarray(level[:n_batteries]),
         ev_level_wh=np.ascontiguousarray(level[n_batteries:]),
         ev_mode=np.ascontiguousarray(mode[n_batteries:]),
     )
+    return levels, StoreBook(*(np.ascontiguousarray(column) for column in book))

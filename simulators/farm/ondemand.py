@@ -15,8 +15,9 @@ from django.conf import settings
 
 from devices.live import channels, store, ticks
 from devices.models import Device, DeviceSource, DeviceStatus
+from simulators.farm import ledger
 from simulators.farm.clock import tick_align, valid_until
-from simulators.farm.load import population_with_meters, shard_load, storage_levels
+from simulators.farm.load import population_with_meters, shard_load, storage_state
 from simulators.farm.run import shard_of
 from simulators.farm.write import current_values, home_rows, home_values, stats_value
 from simulators.physics.tick import population_tick
@@ -37,14 +38,14 @@ def device_simulate(*, device_id: int, at: datetime | None = None) -> bool:
     conn = store.client()
     ticks.params_version_bump(shard_of(found), conn)
     data = shard_load(found, found + 1, use_cache=False)
-    result = population_tick(
-        population_with_meters(data, conn, now_s=at.timestamp()),
-        storage_levels(data, conn),
-        tick_at=at,
-        dt_s=1.0,
-        seed=int(settings.SIM_SEED),
+    levels, books = storage_state(data, conn)
+    signals = ledger.shard_signals(data, at)
+    population = ledger.population_with_weather(
+        population_with_meters(data, conn, now_s=at.timestamp()), signals
     )
-    rows = home_rows(data, result)
+    result = population_tick(population, levels, tick_at=at, dt_s=1.0, seed=int(settings.SIM_SEED))
+    booked = ledger.shard_ledger(data, result, levels, books, signals, dt_s=1.0)
+    rows = home_rows(data, result, signals, booked, dt_s=1.0)
     ts = int(at.timestamp())
     until = valid_until(int(tick_align(at).timestamp()))
     store.write_raw_many(

@@ -22,9 +22,9 @@ from django.db.models import Q
 from devices.live import channels, store, ticks
 from devices.models import Home, HomeEnergyHistory
 from monitoring import metrics
-from simulators.farm import phases
+from simulators.farm import ledger, phases
 from simulators.farm.clock import tick_align, tick_seconds, valid_until
-from simulators.farm.load import LateShard, population_with_meters, shard_load, storage_levels
+from simulators.farm.load import LateShard, population_with_meters, shard_load, storage_state
 from simulators.farm.write import (
     _COL,
     RESULT_COLUMNS,
@@ -148,7 +148,7 @@ def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> 
         version = ticks.params_version(home_id_from, conn)
         data = shard_load(home_id_from, home_id_to)
         try:
-            levels = storage_levels(data, conn, tick_s=tick_s)
+            levels, books = storage_state(data, conn, tick_s=tick_s)
         except LateShard:
             logger.warning(
                 "farm: shard %s-%s of %s arrived after a later tick; nothing written",
@@ -160,14 +160,22 @@ def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> 
         population = population_with_meters(data, conn, now_s=float(tick_s))
         phases.reached("load", tick_s=tick_s, home_id_from=home_id_from)
         t1 = time.perf_counter()
+        signals = ledger.shard_signals(data, tick_at)
+        population = ledger.population_with_weather(population, signals)
+        t_signals = time.perf_counter() - t1
         result = population_tick(
             population, levels, tick_at=tick_at, dt_s=float(period), seed=int(settings.SIM_SEED)
         )
-        rows = home_rows(data, result)
+        t_ledger = time.perf_counter()
+        booked = ledger.shard_ledger(data, result, levels, books, signals, dt_s=float(period))
+        ledger_s = t_signals + time.perf_counter() - t_ledger
+        rows = home_rows(data, result, signals, booked, dt_s=float(period))
         phases.reached("physics", tick_s=tick_s, home_id_from=home_id_from)
         t2 = time.perf_counter()
         values = current_values(data, result, ts=tick_s, until=until)
-        values += storage_values(data, result, levels, ts=tick_s, until=until)
+        values += storage_values(
+            data, result, levels, books=booked.books, prev_books=books, ts=tick_s, until=until
+        )
         values += home_values(rows, ts=tick_s, until=until)
         handles = [*data.current_keys, *data.storage_keys, *data.home_keys]
         if ticks.shard_write(home_id_from, version, handles, values, expire_s=store.ttl_s()):
@@ -184,14 +192,14 @@ def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> 
     )
     t3 = time.perf_counter()
     if (tick_s // period) % int(settings.SIM_CHECKPOINT_TICKS) == 0:
-        levels_checkpoint(data, result, tick_at=tick_at)
+        levels_checkpoint(data, result, booked.books, tick_at=tick_at)
     phases.reached("checkpoint", tick_s=tick_s, home_id_from=home_id_from)
     t4 = time.perf_counter()
     seconds = {"load": t1 - t0, "physics": t2 - t1, "write": t3 - t2, "checkpoint": t4 - t3}
     devices = int(data.device_ids.shape[0])
     ticks.timing_record(
         tick_s,
-        add={f"{phase}_s": value for phase, value in seconds.items()},
+        add={**{f"{phase}_s": value for phase, value in seconds.items()}, "ledger_s": ledger_s},
         count={"devices": devices},
         conn=conn,
     )
@@ -210,9 +218,21 @@ def _user_rows(rows: FloatArray) -> tuple[IntArray, FloatArray]:
         "storage_capacity_wh",
         "charge_w",
         "discharge_w",
+        "cost_rate_per_hour",
+        "carbon_rate_g_per_hour",
+        "cost",
+        "revenue",
+        "carbon_g",
+        "carbon_avoided_g",
     ):
         i = _COL[name]
         totals[:, i] = np.bincount(inverse, weights=rows[:, i], minlength=owners.shape[0])
+    # A user's homes may have different tariffs and regions: their signals are averaged.
+    homes = np.bincount(inverse, minlength=owners.shape[0])
+    for name in ("import_price_per_kwh", "export_price_per_kwh", "carbon_intensity"):
+        i = _COL[name]
+        summed = np.bincount(inverse, weights=rows[:, i], minlength=owners.shape[0])
+        totals[:, i] = summed / np.maximum(homes, 1)
     balance = home_balance(
         production_w=totals[:, _COL["production_w"]],
         consumption_w=totals[:, _COL["consumption_w"]],
@@ -241,6 +261,7 @@ def history_rows(rows: FloatArray, *, tick_at: datetime, dt_s: float) -> list[Ho
         )
         * to_wh
     )
+    money = rows[:, [_COL[name] for name in ("cost", "revenue", "carbon_g", "carbon_avoided_g")]]
     return [
         HomeEnergyHistory(
             home_id=home_id,
@@ -251,9 +272,16 @@ def history_rows(rows: FloatArray, *, tick_at: datetime, dt_s: float) -> list[Ho
             export_wh=e[3],
             charge_wh=e[4],
             discharge_wh=e[5],
+            cost=m[0],
+            revenue=m[1],
+            carbon_g=m[2],
+            carbon_avoided_g=m[3],
         )
-        for home_id, e in zip(
-            rows[:, _COL["home_id"]].astype(np.int64).tolist(), energies.tolist(), strict=True
+        for home_id, e, m in zip(
+            rows[:, _COL["home_id"]].astype(np.int64).tolist(),
+            energies.tolist(),
+            money.tolist(),
+            strict=True,
         )
     ]
 

@@ -13,7 +13,9 @@ from django.db import connection
 
 from devices.live import codecs
 from devices.models import Battery, ElectricVehicle
-from simulators.farm.load import ShardData
+from grid.signals import TickSignals
+from simulators.farm.load import BOOK_COLUMNS, ShardData
+from simulators.physics.ledger import LedgerResult, StoreBook
 from simulators.physics.tick import StorageLevels, TickResult
 
 FloatArray = npt.NDArray[np.float64]
@@ -31,12 +33,43 @@ RESULT_COLUMNS = (
     "storage_capacity_wh",
     "charge_w",
     "discharge_w",
+    # Signals and the ledger (docs/architecture.md, "The ledger").
+    "import_price_per_kwh",
+    "export_price_per_kwh",
+    "carbon_intensity",
+    "cost_rate_per_hour",
+    "carbon_rate_g_per_hour",
+    "cost",
+    "revenue",
+    "carbon_g",
+    "carbon_avoided_g",
 )
 _COL = {name: index for index, name in enumerate(RESULT_COLUMNS)}
+#: Live fields of the signals and the ledger, per home and (prices: averaged) per user.
+LEDGER_STATS = (
+    "import_price_per_kwh",
+    "export_price_per_kwh",
+    "carbon_intensity",
+    "cost_rate_per_hour",
+    "carbon_rate_g_per_hour",
+)
 
 
-def home_rows(data: ShardData, result: TickResult) -> FloatArray:
-    """Per-home results (``RESULT_COLUMNS``) of a tick."""
+def home_rows(
+    data: ShardData,
+    result: TickResult,
+    signals: TickSignals,
+    ledger: LedgerResult,
+    *,
+    dt_s: float,
+) -> FloatArray:
+    """Per-home results (``RESULT_COLUMNS``) of a tick.
+
+    The cost and carbon rates are those the home's load carries now (grid energy at the
+    tariff, stored energy at its book's average, own generation free), per hour; ``cost``,
+    ``revenue``, ``carbon_g`` and ``carbon_avoided_g`` are the tick's grid exchange.
+    """
+    per_hour = 3600.0 / dt_s
     pop = data.population
     count = pop.homes.count
     totals = result.homes
@@ -57,6 +90,15 @@ def home_rows(data: ShardData, result: TickResult) -> FloatArray:
             totals.storage_capacity_wh,
             charge[:count],
             discharge[:count],
+            signals.import_price,
+            signals.export_price,
+            signals.carbon_intensity,
+            ledger.homes.load_cost * per_hour,
+            ledger.homes.load_carbon_g * per_hour,
+            ledger.homes.import_cost,
+            ledger.homes.export_revenue,
+            ledger.homes.carbon_g,
+            ledger.homes.carbon_avoided_g,
         ]
     )
 
@@ -78,6 +120,8 @@ def stats_value(
         )
     }
     value["self_sufficiency"] = round(row[_COL["self_sufficiency"]], 6)
+    for name in LEDGER_STATS:
+        value[name] = round(row[_COL[name]] + 0.0, 6) + 0.0
     value["ts"] = ts
     value["until"] = until
     if partial:
@@ -110,10 +154,22 @@ def current_values(data: ShardData, result: TickResult, *, ts: int, until: int) 
     return codecs.pack_currents(power, ts=ts, until=until, mode=modes)
 
 
+def _book_columns(book: StoreBook) -> list[FloatArray]:
+    return [getattr(book, name) for name in codecs.BOOK_FIELDS]
+
+
 def storage_values(
-    data: ShardData, result: TickResult, levels: StorageLevels, *, ts: int, until: int
+    data: ShardData,
+    result: TickResult,
+    levels: StorageLevels,
+    *,
+    books: StoreBook,
+    prev_books: StoreBook,
+    ts: int,
+    until: int,
 ) -> list[bytes]:
-    """Packed ``storage`` values (after the tick, and the input it was stepped from)."""
+    """Packed ``storage`` values (after the tick, and the input it was stepped from), with the
+    ledger's books after and before the tick."""
     pop = data.population
     n_batteries = pop.batteries.device_id.shape[0]
     return codecs.pack_storages(
@@ -125,6 +181,8 @@ def storage_values(
         prev_mode=np.concatenate([np.zeros(n_batteries, dtype=np.int8), levels.ev_mode]),
         ts=ts,
         until=until,
+        book=_book_columns(books),
+        prev_book=_book_columns(prev_books),
     )
 
 
@@ -132,27 +190,45 @@ def home_values(rows: FloatArray, *, ts: int, until: int) -> list[bytes]:
     return [orjson.dumps(stats_value(row, ts=ts, until=until)) for row in rows.tolist()]
 
 
-def levels_checkpoint(data: ShardData, result: TickResult, *, tick_at: datetime) -> None:
-    """Save battery and vehicle levels to PostgreSQL (the restart point after a Redis loss)."""
+def levels_checkpoint(
+    data: ShardData, result: TickResult, books: StoreBook, *, tick_at: datetime
+) -> None:
+    """Save battery and vehicle levels and their ledger books to PostgreSQL (the restart point
+    after a Redis loss)."""
     pop = data.population
-    for model, ids, levels in (
-        (Battery, pop.batteries.device_id, result.batteries.level_wh),
-        (ElectricVehicle, pop.vehicles.device_id, result.vehicles.level_wh),
-    ):
+    n_batteries = pop.batteries.device_id.shape[0]
+    columns = _book_columns(books)
+    for model, ids, levels, rows in (
+        (Battery, pop.batteries.device_id, result.batteries.level_wh, slice(0, n_batteries)),
+        (ElectricVehicle, pop.vehicles.device_id, result.vehicles.level_wh,
+         slice(n_batteries, None)),
+    ):  # fmt: skip
         if not ids.size:
             continue
+        book = [column[rows].tolist() for column in columns]
         table = model._meta.db_table
         if connection.vendor == "postgresql":
+            names = ["level", *codecs.BOOK_FIELDS]
+            sets = ", ".join(
+                f"{column} = v.{name}"
+                for column, name in zip(("level_wh", *BOOK_COLUMNS), names, strict=True)
+            )
+            arrays = ", ".join("%s::float8[]" for _ in names)
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {table} AS t SET level_wh = v.level, level_at = %s "
-                    "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, level) "
+                    f"UPDATE {table} AS t SET {sets}, level_at = %s "
+                    f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(names)}) "
                     "WHERE t.device_ptr_id = v.id",
-                    [tick_at, ids.tolist(), levels.tolist()],
+                    [tick_at, ids.tolist(), levels.tolist(), *book],
                 )
         else:
             objs: list[Any] = [
-                model(pk=pk, level_wh=level, level_at=tick_at)
-                for pk, level in zip(ids.tolist(), levels.tolist(), strict=True)
+                model(
+                    pk=pk,
+                    level_wh=level,
+                    level_at=tick_at,
+                    **dict(zip(BOOK_COLUMNS, values, strict=True)),
+                )
+                for pk, level, *values in zip(ids.tolist(), levels.tolist(), *book, strict=True)
             ]
-            model.objects.bulk_update(objs, ["level_wh", "level_at"], batch_size=500)
+            model.objects.bulk_update(objs, ["level_wh", "level_at", *BOOK_COLUMNS], batch_size=500)

@@ -103,7 +103,9 @@ def test_noon_tick_produces_and_balances(small_home: dict[str, Any]) -> None:
         run_energy_simulation_task.delay()
         stats = read(keys.home_stats_key(small_home["home"].pk))
         assert stats is not None
-        assert stats["production_w"] > 500.0
+        # A 2 kW panel at June noon gives well over 300 W even under full overcast (the cloud
+        # factor is at least 0.25); the seeded draw depends on the panel's id, so on test order.
+        assert stats["production_w"] > 300.0
         assert stats["net_grid_flow_w"] == pytest.approx(
             stats["consumption_w"] + stats["storage_flow_w"] - stats["production_w"], abs=1e-2
         )
