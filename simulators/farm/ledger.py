@@ -13,8 +13,8 @@ from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
-from grid.signals import TickSignals, signals_for_homes
 
+from grid.signals import TickSignals, signals_for_homes
 from simulators.farm.load import ShardData
 from simulators.physics.home import sum_by_home
 from simulators.physics.ledger import LedgerResult, StoreBook, ledger_step
