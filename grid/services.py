@@ -78,6 +78,7 @@ def tariff_set(
         raise field_error("kind", f"Choose one of {choices}.", code=ErrorCode.UNKNOWN)
     _check_prices_fit_kind(kind, import_price_per_kwh, periods)
     tariff = Tariff.objects.filter(home=home).first() or Tariff(home=home)
+    before = _tariff_values(tariff) if tariff.pk is not None else None
     tariff.kind = kind
     tariff.currency = currency
     tariff.standing_charge_per_day = standing_charge_per_day
@@ -116,10 +117,25 @@ def tariff_set(
     )
     if problems and kind == TariffKind.TIME_OF_USE:
         raise field_error("periods", " ".join(problems[:3]), code=ErrorCode.INVALID)
+    if before is not None and before == _tariff_values(tariff, rows):
+        return tariff  # the same tariff again: nothing changes, nothing is reloaded
     tariff.save()
     tariff.periods.all().delete()
     TariffPeriod.objects.bulk_create(rows)
     return tariff
+
+
+def _tariff_values(tariff: Tariff, periods: list[TariffPeriod] | None = None) -> tuple[object, ...]:
+    rows = list(tariff.periods.all()) if periods is None else periods
+    return (
+        tariff.kind,
+        tariff.currency,
+        tariff.standing_charge_per_day,
+        tariff.import_price_per_kwh,
+        tariff.export_price_per_kwh,
+        tariff.region,
+        sorted((p.days, p.start, p.end, p.import_price_per_kwh) for p in rows),
+    )
 
 
 def _check_prices_fit_kind(

@@ -208,3 +208,16 @@ def test_someone_elses_home_is_not_found_and_untouched() -> None:
     with pytest.raises(ValidationError):
         services.tariff_clear(user_id=stranger.owner_id, home_id=home.id)
     assert Tariff.objects.filter(home=home).exists()
+
+
+def test_setting_the_same_tariff_again_changes_nothing() -> None:
+    home = _london_tou()
+    tariff = Tariff.objects.get(home=home)
+    periods = list(TariffPeriod.objects.values_list("id", flat=True))
+    services.tariff_set(
+        user_id=home.owner_id, home_id=home.id, kind="time_of_use", currency="GBP",
+        standing_charge_per_day=0.6, export_price_per_kwh=0.15, periods=reversed(LONDON_TOU),
+    )  # fmt: skip
+    again = Tariff.objects.get(home=home)
+    assert again.updated_at == tariff.updated_at
+    assert list(TariffPeriod.objects.values_list("id", flat=True)) == periods
