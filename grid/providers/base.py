@@ -39,15 +39,40 @@ class Point:
     value: float
 
 
+class Reason(enum.StrEnum):
+    """Why a provider could not answer (a label for logs and counters; never holds a secret)."""
+
+    FAILED = "failed"
+    """Anything not named below."""
+    UNREACHABLE = "unreachable"
+    """No connection, or the connection broke before an answer."""
+    TIMEOUT = "timeout"
+    """No complete answer within the provider's timeout."""
+    HTTP_STATUS = "http_status"
+    """An HTTP status other than 2xx."""
+    TOO_LARGE = "too_large"
+    """A body larger than the provider accepts."""
+    MALFORMED = "malformed"
+    """A body that is not the provider's format (syntax, types, missing fields, intervals)."""
+    OUT_OF_RANGE = "out_of_range"
+    """A value outside the signal's physical range, or not finite."""
+    UNKNOWN_REGION = "unknown_region"
+    """A region the provider's configuration does not map."""
+
+
 class ProviderError(Exception):
     """A provider could not answer: unreachable, timed out, or a response that is not its format."""
+
+    def __init__(self, message: str, *, reason: Reason = Reason.FAILED) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Provider(Protocol):
     """Answers one signal for a region over a time range."""
 
     name: str
-    """Shown as the ``source`` of the values it gave, e.g. ``"synthetic"``, ``"uk-carbon-intensity"``."""
+    """Shown as the ``source`` of its values, e.g. ``"synthetic"``, ``"uk-carbon-intensity"``."""
     signal: Signal
 
     def fetch(self, region: str, start: datetime, end: datetime) -> list[Point]:
