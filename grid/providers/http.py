@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -161,18 +161,21 @@ def http_get(url: str, *, options: HttpOptions) -> bytes:
     """The body of a GET of ``url`` (status 2xx), or ``ProviderError``."""
     public = url_public(url)
     headers = {"Accept": "application/json, text/csv;q=0.9, */*;q=0.1"}
-    params: dict[str, str] = {}
     if options.api_key is not None:
         if options.api_key_header is not None:
             headers[options.api_key_header] = options.api_key
         elif options.api_key_param is not None:
-            params[options.api_key_param] = options.api_key
+            # Added to the query by hand: httpx's ``params`` replaces the URL's own query.
+            parts = urlsplit(url)
+            pair = urlencode({options.api_key_param: options.api_key})
+            query = f"{parts.query}&{pair}" if parts.query else pair
+            url = urlunsplit(parts._replace(query=query))
     attempts = options.retries + 1
     timeout = httpx.Timeout(options.timeout_s)
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for attempt in range(attempts):
             try:
-                return _get_once(client, url, public, headers, params, options)
+                return _get_once(client, url, public, headers, options)
             except _Retry as failure:
                 if attempt + 1 >= attempts:
                     raise failure.error from None
@@ -206,7 +209,6 @@ def _get_once(
     url: str,
     public: str,
     headers: Mapping[str, str],
-    params: Mapping[str, str],
     options: HttpOptions,
 ) -> bytes:
     deadline = time.monotonic() + options.timeout_s
@@ -214,7 +216,7 @@ def _get_once(
         f"{public}: no complete answer within {options.timeout_s:g} s", reason=Reason.TIMEOUT
     )
     try:
-        with client.stream("GET", url, headers=headers, params=params) as response:
+        with client.stream("GET", url, headers=headers) as response:
             status = response.status_code
             if status == 429 or 500 <= status <= 599:
                 raise _Retry(
