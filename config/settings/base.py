@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "strawberry_django",
     "accounts",
     "devices",
+    "grid",
     "graphql_api",
 ]
 
@@ -176,6 +177,17 @@ SIM_CHECKPOINT_TICKS = env.int("SIM_CHECKPOINT_TICKS", default=5)
 SIM_SEED = env.int("SIM_SEED", default=1)
 # /readyz fails once the newest finalized tick is older than this (and any home exists).
 READY_MAX_TICK_AGE_S = env.int("READY_MAX_TICK_AGE_S", default=3 * TICK_SECONDS)
+
+# Grid signals (grid/, docs/architecture.md "Grid signals"): the providers of each signal in
+# order of preference, as JSON {"<signal>": [{"kind": ..., ...}, ...]}; a signal left out is
+# answered by the built-in synthetic provider, which is also every signal's last fallback.
+GRID_PROVIDERS = env.json("GRID_PROVIDERS", default={})
+# How long a stored value stands in (flagged stale) after its interval ended.
+GRID_SIGNAL_MAX_AGE_S = env.int("GRID_SIGNAL_MAX_AGE_S", default=6 * 3600)
+# The fetch task: how often it runs, and how far back and ahead it asks each provider.
+GRID_FETCH_INTERVAL_S = env.int("GRID_FETCH_INTERVAL_S", default=15 * 60)
+GRID_FETCH_PAST_S = env.int("GRID_FETCH_PAST_S", default=6 * 3600)
+GRID_FETCH_AHEAD_S = env.int("GRID_FETCH_AHEAD_S", default=36 * 3600)
 
 # GraphQL guards (graphql_api/documents.py): checked before a document is validated.
 GRAPHQL_MAX_BODY_BYTES = env.int("GRAPHQL_MAX_BODY_BYTES", default=128 * 1024)

@@ -1,1 +1,1 @@
-"""Where grid signals come from: one small interface, synthetic providers, HTTP providers."""
+"""Where grid signals come from: one small interface, a synthetic provider, HTTP providers."""

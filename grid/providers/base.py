@@ -72,7 +72,7 @@ class Provider(Protocol):
     """Answers one signal for a region over a time range."""
 
     name: str
-    """Shown as the ``source`` of its values, e.g. ``"synthetic"``, ``"uk-carbon-intensity"``."""
+    """Shown as the ``source`` of the values it gave, e.g. ``"synthetic"``."""
     signal: Signal
 
     def fetch(self, region: str, start: datetime, end: datetime) -> list[Point]:

@@ -17,7 +17,8 @@ Kinds (README, "Grid signal providers", has examples):
 - ``json-url``, ``csv-url``: any signal; a generic ``{start, end, value}`` list (or CSV with
   those columns) in the signal's unit times ``scale`` (default 1).
 - ``uk-carbon-intensity``: carbon intensity from api.carbonintensity.org.uk, regional by
-  region id (1..17) through ``regions``, or national with ``"national": true``.
+  region id (1..17) through ``regions``, national for a region mapped to ``"national"`` or
+  for every region with ``"national": true``.
 - ``open-meteo``: cloud cover or temperature from an Open-Meteo forecast, at the
   ``{"latitude", "longitude"}`` ``regions`` gives each region.
 - ``awattar``: day-ahead wholesale prices (EUR/kWh) from aWATTar (``api.awattar.de`` or
@@ -113,6 +114,27 @@ class HttpProvider:
                 f"{self.name} has no mapping for region {region!r}", reason=Reason.UNKNOWN_REGION
             )
         return self.regions[region]
+
+
+class UkCarbonIntensityProvider(HttpProvider):
+    """Regional intensity for regions mapped to a region id, national for ``"national"``."""
+
+    def __init__(self, *, national_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.national_url = national_url
+
+    def fetch(self, region: str, start: datetime, end: datetime) -> list[Point]:
+        if self.regions is not None and self.regions.get(region) == "national":
+            national = HttpProvider(
+                name=self.name,
+                signal=self.signal,
+                url=self.national_url,
+                options=self.options,
+                regions=None,
+                parse=self.parse,
+            )
+            return national.fetch(region, start, end)
+        return super().fetch(region, start, end)
 
 
 class OpenMeteoProvider(HttpProvider):
@@ -228,14 +250,17 @@ UK_CARBON_INTENSITY_NATIONAL = "https://api.carbonintensity.org.uk/intensity/{st
 
 
 def _uk_region_id(region: str, value: Any) -> object:
+    if value == "national":
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 17:
-        raise ProviderSpecError(f"regions[{region!r}] must be a region id 1..17")
+        raise ProviderSpecError(f'regions[{region!r}] must be a region id 1..17 or "national"')
     return value
 
 
 def uk_carbon_intensity_provider(signal: Signal, spec: Mapping[str, Any]) -> Provider:
-    """``{"kind": "uk-carbon-intensity", "regions": {"london": 13}}`` (or ``"national": true``)."""
-    _keys_check(spec, signal, "national")
+    """``{"kind": "uk-carbon-intensity", "regions": {"GB": "national", "GB-london": 13}}``, or
+    ``"national": true`` for every region; ``url`` and ``national_url`` override the API's."""
+    _keys_check(spec, signal, "national", "national_url")
     _signal_check("uk-carbon-intensity", signal, frozenset({Signal.CARBON_INTENSITY}))
     national = spec.get("national", False)
     if not isinstance(national, bool):
@@ -245,11 +270,18 @@ def uk_carbon_intensity_provider(signal: Signal, spec: Mapping[str, Any]) -> Pro
         raise ProviderSpecError(
             "uk-carbon-intensity needs regions (region -> region id) or national: true"
         )
-    default = UK_CARBON_INTENSITY_NATIONAL if national else UK_CARBON_INTENSITY_REGIONAL
-    return HttpProvider(
+    national_url = url_template_check(
+        spec.get("national_url", UK_CARBON_INTENSITY_NATIONAL), _TIME_PLACEHOLDERS - {"region"}
+    )
+    if national:
+        url, regions = spec.get("url", national_url), None
+    else:
+        url = spec.get("url", UK_CARBON_INTENSITY_REGIONAL)
+    return UkCarbonIntensityProvider(
         name=_name(spec, "uk-carbon-intensity"),
         signal=signal,
-        url=_url(spec, default, _TIME_PLACEHOLDERS),
+        url=url_template_check(url, _TIME_PLACEHOLDERS),
+        national_url=national_url,
         options=HttpOptions.from_spec(spec),
         regions=regions,
         parse=parsers.uk_carbon_intensity_parse,

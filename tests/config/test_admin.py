@@ -24,6 +24,7 @@ from devices.models import (
     Reading,
     ReadingHourly,
 )
+from grid.models import SignalPoint
 from tests.accounts.factories import UserFactory
 from tests.devices.factories import (
     AirConditionerFactory,
@@ -35,6 +36,7 @@ from tests.devices.factories import (
     HomeFactory,
     SolarPanelFactory,
 )
+from tests.grid.factories import TariffPeriodFactory
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +84,11 @@ def rows() -> None:
     Alert.objects.create(device=meter, kind=AlertKind.POWER_HIGH, message="Power above 3000 W.",
                          value=3500.0, raised_at=now)  # fmt: skip
     DeviceCommand.objects.create(device=meter, command="ping", expires_at=now + timedelta(hours=1))
+    TariffPeriodFactory(tariff__home=home)
+    SignalPoint.objects.create(
+        signal="carbon_intensity", region="GB", source="a-provider", start=now,
+        end=now + timedelta(minutes=30), value=180.0, fetched_at=now,
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -181,6 +181,7 @@ def test_default_urls_are_the_documented_endpoints() -> None:
         ("uk-carbon-intensity", Signal.TEMPERATURE, {"national": True}, "not temperature"),
         ("uk-carbon-intensity", Signal.CARBON_INTENSITY, {}, "needs regions"),
         ("uk-carbon-intensity", Signal.CARBON_INTENSITY, {"regions": {"x": 18}}, "1..17"),
+        ("uk-carbon-intensity", Signal.CARBON_INTENSITY, {"regions": {"x": "London"}}, "national"),
         ("open-meteo", Signal.IMPORT_PRICE, {}, "not import_price"),
         (
             "open-meteo",
@@ -225,3 +226,22 @@ def test_bad_specs_are_refused_by_name(
     with pytest.raises(ProviderSpecError) as caught:
         HTTP_KINDS[kind](signal, {"kind": kind, **spec})
     assert words in str(caught.value)
+
+
+def test_uk_carbon_intensity_national_for_regions_mapped_so(http_server: LocalServer) -> None:
+    from tests.grid.providers.test_parsers import UK_NATIONAL
+
+    http_server.route("/intensity/2018-01-20T12:00Z/2018-01-20T12:30Z", reply(200, UK_NATIONAL))
+    http_server.route(
+        "/regional/intensity/2018-01-20T12:00Z/2018-01-20T12:30Z/regionid/11",
+        reply(200, UK_REGIONAL),
+    )
+    carbon = provider(
+        Signal.CARBON_INTENSITY,
+        kind="uk-carbon-intensity",
+        url=http_server.base + "/regional/intensity/{start}/{end}/regionid/{region}",
+        national_url=http_server.base + "/intensity/{start}/{end}",
+        regions={"GB": "national", "GB-south-west": 11},
+    )
+    assert [p.value for p in carbon.fetch("GB", START, END)] == [263.0]
+    assert [p.value for p in carbon.fetch("GB-south-west", START, END)] == [266.0]
