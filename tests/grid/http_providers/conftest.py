@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.grid.providers.server import LocalServer, serve
+from tests.grid.http_providers.server import LocalServer, serve
 
 
 @pytest.fixture

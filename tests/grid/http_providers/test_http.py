@@ -8,7 +8,7 @@ import pytest
 
 from grid.providers.base import ProviderError, Reason
 from grid.providers.http import HttpOptions, ProviderSpecError, http_get, url_public
-from tests.grid.providers.server import (
+from tests.grid.http_providers.server import (
     LocalServer,
     closed_port,
     endless,

@@ -11,8 +11,8 @@ import pytest
 from grid.providers.base import Point, ProviderError, Reason, Signal
 from grid.providers.http import ProviderSpecError
 from grid.providers.remote import HTTP_KINDS
-from tests.grid.providers.server import LocalServer, closed_port, endless, reply, stall
-from tests.grid.providers.test_parsers import AWATTAR, OCTOPUS, OPEN_METEO, UK_REGIONAL
+from tests.grid.http_providers.server import LocalServer, closed_port, endless, reply, stall
+from tests.grid.http_providers.test_parsers import AWATTAR, OCTOPUS, OPEN_METEO, UK_REGIONAL
 
 FAST = {"timeout_s": 0.5, "retries": 1, "backoff_s": 0.01, "backoff_max_s": 0.05}
 START = datetime(2018, 1, 20, 12, 0, tzinfo=UTC)
@@ -229,7 +229,7 @@ def test_bad_specs_are_refused_by_name(
 
 
 def test_uk_carbon_intensity_national_for_regions_mapped_so(http_server: LocalServer) -> None:
-    from tests.grid.providers.test_parsers import UK_NATIONAL
+    from tests.grid.http_providers.test_parsers import UK_NATIONAL
 
     http_server.route("/intensity/2018-01-20T12:00Z/2018-01-20T12:30Z", reply(200, UK_NATIONAL))
     http_server.route(
