@@ -196,3 +196,14 @@ def _load_range(low: int, high: int) -> _RangeTable:
 def _cell_name(cell: int) -> str:
     latitude, longitude = divmod(cell + 500, 1000)
     return f"geo:{latitude},{longitude - 500}"
+
+
+def regions_in_use() -> set[str]:
+    """Every region some home's signals are resolved for: homes' cells and tariffs' regions."""
+    rows = Home.objects.values_list("latitude", "longitude")
+    pairs = np.array(list(rows), dtype=np.float64).reshape(-1, 2)
+    cells = np.unique(
+        np.rint(pairs[:, 0]).astype(np.int64) * 1000 + np.rint(pairs[:, 1]).astype(np.int64)
+    )
+    named = set(Tariff.objects.exclude(region="").values_list("region", flat=True).distinct())
+    return {_cell_name(int(c)) for c in cells} | named

@@ -141,6 +141,18 @@ ALERTS = Counter(
     "Alert events by kind: raised, cleared (the condition ended), resolved (by the owner).",
     ["kind", "event"],
 )
+SIGNAL_FETCHES = Counter(
+    "gridtwin_signal_fetches",
+    "Fetches of grid signals by provider, signal and outcome: ok, or why it failed (error, "
+    "timeout, invalid, crash).",
+    ["provider", "signal", "outcome"],
+)
+SIGNAL_POINTS_REFUSED = Counter(
+    "gridtwin_signal_points_refused",
+    "Points a signal provider returned that were not stored, by provider and reason "
+    "(not_finite, out_of_range, bad_span).",
+    ["provider", "reason"],
+)
 
 for _phase in TICK_PHASES:
     TICK_PHASE_SECONDS.labels(_phase)
@@ -250,6 +262,15 @@ def commands_counted(state: str, count: int = 1) -> None:
 def alerts_counted(*, kind: str, event: str, count: int = 1) -> None:
     if count:
         ALERTS.labels(kind, event).inc(count)
+
+
+def signal_fetched(*, provider: str, signal: str, outcome: str) -> None:
+    SIGNAL_FETCHES.labels(provider, signal, outcome).inc()
+
+
+def signal_points_refused(*, provider: str, reason: str, count: int = 1) -> None:
+    if count:
+        SIGNAL_POINTS_REFUSED.labels(provider, reason).inc(count)
 
 
 # --- Exposition -------------------------------------------------------------------------------

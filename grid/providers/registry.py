@@ -56,15 +56,19 @@ def check() -> list[str]:
     return []
 
 
-def _key() -> tuple[str, tuple[tuple[str, int], ...]]:
+Builder = Callable[[Signal, Mapping[str, Any]], Provider]
+
+
+def _key() -> tuple[str, tuple[tuple[str, Builder], ...]]:
     # The setting and the registered kinds: a change of either builds the providers again.
     config = json.dumps(getattr(settings, "GRID_PROVIDERS", {}) or {}, sort_keys=True)
-    return config, tuple((kind, id(build)) for kind, build in sorted(KINDS.items()))
+    # The constructors themselves, not their ids: an id may be reused once one is dropped.
+    return config, tuple(sorted(KINDS.items(), key=lambda item: item[0]))
 
 
 @lru_cache(maxsize=8)
 def _configured(
-    config_json: str, kinds: tuple[tuple[str, int], ...]
+    config_json: str, kinds: tuple[tuple[str, Builder], ...]
 ) -> dict[Signal, tuple[Provider, ...]]:
     config = json.loads(config_json)
     if not isinstance(config, dict):

@@ -1,4 +1,5 @@
-"""Install (or update) the farm's periodic tick in django-celery-beat; idempotent."""
+"""Install (or update) the farm's periodic tick and the grid signals' fetch in
+django-celery-beat; idempotent."""
 
 from typing import Any
 
@@ -7,10 +8,23 @@ from django.core.management.base import BaseCommand
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 TICK_TASK_NAME = "simulation farm: energy tick"
+SIGNALS_TASK_NAME = "grid signals: fetch"
+
+
+def _install(name: str, defaults: dict[str, Any]) -> str:
+    task, created = PeriodicTask.objects.get_or_create(name=name, defaults=defaults)
+    changed: list[str] = []
+    if not created:
+        changed = [field for field, value in defaults.items() if getattr(task, field) != value]
+        for field in changed:
+            setattr(task, field, defaults[field])
+        if changed:
+            task.save()
+    return "installed" if created else "updated" if changed else "unchanged"
 
 
 class Command(BaseCommand):
-    help = "Install (or update) the periodic energy-simulation tick; safe to run repeatedly."
+    help = "Install (or update) the periodic energy tick and signal fetch; safe to run repeatedly."
 
     def handle(self, *args: Any, **options: Any) -> None:
         period = int(settings.TICK_SECONDS)
@@ -22,22 +36,35 @@ class Command(BaseCommand):
         )
         # A message older than most of half a tick is dropped, so a backlog after an outage is
         # not replayed (the once-per-tick lock would no-op it anyway).
-        defaults = {
-            "task": "simulators.run_energy_simulation",
-            "interval": schedule,
-            "queue": "default",
-            "expire_seconds": max(1, period * 9 // 20),
-            "enabled": True,
-            "args": "[]",
-            "kwargs": "{}",
-        }
-        task, created = PeriodicTask.objects.get_or_create(name=TICK_TASK_NAME, defaults=defaults)
-        changed: list[str] = []
-        if not created:
-            changed = [name for name, value in defaults.items() if getattr(task, name) != value]
-            for name in changed:
-                setattr(task, name, defaults[name])
-            if changed:
-                task.save()
-        outcome = "installed" if created else "updated" if changed else "unchanged"
+        outcome = _install(
+            TICK_TASK_NAME,
+            {
+                "task": "simulators.run_energy_simulation",
+                "interval": schedule,
+                "queue": "default",
+                "expire_seconds": max(1, period * 9 // 20),
+                "enabled": True,
+                "args": "[]",
+                "kwargs": "{}",
+            },
+        )
         self.stdout.write(f"setup_schedule: tick every {period}s, beat twice per tick ({outcome})")
+        # Grid signals (grid.tasks): sent by name, so devices never imports grid. A backlog
+        # older than half the interval is dropped; the next run fetches the same range.
+        fetch_s = int(settings.GRID_FETCH_INTERVAL_S)
+        fetch_schedule, _ = IntervalSchedule.objects.get_or_create(
+            every=fetch_s, period=IntervalSchedule.SECONDS
+        )
+        outcome = _install(
+            SIGNALS_TASK_NAME,
+            {
+                "task": "grid.fetch_signals",
+                "interval": fetch_schedule,
+                "queue": "default",
+                "expire_seconds": max(1, fetch_s // 2),
+                "enabled": True,
+                "args": "[]",
+                "kwargs": "{}",
+            },
+        )
+        self.stdout.write(f"setup_schedule: grid signals every {fetch_s}s ({outcome})")
