@@ -42,7 +42,7 @@ class Point:
 class Reason(enum.StrEnum):
     """Why a provider could not answer (a label for logs and counters; never holds a secret)."""
 
-    FAILED = "failed"
+    ERROR = "error"
     """Anything not named below."""
     UNREACHABLE = "unreachable"
     """No connection, or the connection broke before an answer."""
@@ -63,7 +63,7 @@ class Reason(enum.StrEnum):
 class ProviderError(Exception):
     """A provider could not answer: unreachable, timed out, or a response that is not its format."""
 
-    def __init__(self, message: str, *, reason: Reason = Reason.FAILED) -> None:
+    def __init__(self, message: str, *, reason: Reason = Reason.ERROR) -> None:
         super().__init__(message)
         self.reason = reason
 
