@@ -4,7 +4,8 @@ Django hides settings whose names look secret (KEY, PASS, TOKEN, …) but shows 
 MQTT_URL, CELERY_BROKER_URL and the cache's LOCATION in full, passwords included, on every
 debug page: a bad Host header or an oversized body is enough to see one. Every setting named
 like a URL or a location is hidden too, and so is any other value that carries credentials in a
-URL (``scheme://user:password@host``).
+URL (``scheme://user:password@host``). ``GRID_PROVIDERS`` is hidden whole: a provider's spec
+may hold an API key or a URL with one.
 """
 
 import re
@@ -17,7 +18,8 @@ _CREDENTIALS_IN_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s@]*@", re.IGNORECASE
 
 class SettingsCleansingFilter(SafeExceptionReporterFilter):
     hidden_settings = re.compile(
-        "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|URL|DSN|LOCATION|BROKER|RESULT_BACKEND",
+        "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|URL|DSN|LOCATION|BROKER|RESULT_BACKEND"
+        "|PROVIDERS",
         flags=re.IGNORECASE,
     )
 

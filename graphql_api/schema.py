@@ -26,6 +26,8 @@ from graphql_api.devices.queries import DeviceQuery
 from graphql_api.devices.types import DEVICE_TYPES
 from graphql_api.documents import Documents, documents_from_settings
 from graphql_api.errors import is_unexpected, should_mask_error, suggestions_removed
+from graphql_api.grid.mutations import GridMutation
+from graphql_api.grid.queries import GridQuery
 from graphql_api.hardware.mutations import HardwareMutation
 from graphql_api.hardware.queries import HardwareQuery
 from graphql_api.live.queries import EnergyStatsQuery
@@ -37,12 +39,12 @@ logger = logging.getLogger("strawberry.execution")
 
 
 @strawberry.type
-class Query(DeviceQuery, EnergyStatsQuery, HardwareQuery):
+class Query(DeviceQuery, EnergyStatsQuery, HardwareQuery, GridQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, DeviceMutation, HardwareMutation):
+class Mutation(AccountMutation, DeviceMutation, HardwareMutation, GridMutation):
     pass
 
 

@@ -138,7 +138,10 @@ class SignalPoint(models.Model):
                 condition=SIGNAL_VALUE.condition("value"), name="signal_point_value_range"
             ),
         ]
-        indexes = [models.Index(fields=["region", "signal", "start"], name="signal_point_lookup")]
+        indexes = [
+            models.Index(fields=["region", "signal", "start"], name="signal_point_lookup"),
+            models.Index(fields=["fetched_at"], name="signal_point_fetched"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.signal} {self.region} {self.source} {self.start:%Y-%m-%d %H:%M}"

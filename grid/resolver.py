@@ -64,12 +64,32 @@ class TariffPrices:
     export_dynamic: BoolArray
 
 
+_stored: dict[tuple[object, ...], dict[Signal, RegionalValues]] = {}
+
+
 def regional_signals(regions: tuple[str, ...], at: datetime) -> dict[Signal, RegionalValues]:
-    """Every signal for each of ``regions`` at ``at``, by the fallback order."""
+    """Every signal for each of ``regions`` at ``at``, by the fallback order. Stored values are
+    read once per process, instant and set of regions (every shard of a block in a tick), and
+    again when a fetch stored points since (one indexed query per call says so)."""
     sources = {signal: registry.stored_sources(signal) for signal in Signal}
     answer = dict(_synthetic(regions, synthetic.interval_start(at), _configured_key(sources)))
     if not any(sources.values()):
         return answer
+    key = (at, regions, tuple(sources.items()), selectors.signal_points_version())
+    cached = _stored.get(key)
+    if cached is None:
+        if any(other[0] != at for other in _stored):
+            _stored.clear()
+        cached = _stored[key] = _with_stored(answer, regions, sources, at)
+    return cached
+
+
+def _with_stored(
+    answer: dict[Signal, RegionalValues],
+    regions: tuple[str, ...],
+    sources: dict[Signal, tuple[str, ...]],
+    at: datetime,
+) -> dict[Signal, RegionalValues]:
     index = {region: i for i, region in enumerate(regions)}
     rows = selectors.signal_points_near(
         regions=list(regions),
@@ -112,11 +132,14 @@ def _synthetic(
 ) -> tuple[tuple[Signal, RegionalValues], ...]:
     # Deterministic in (regions, interval): computed once per process for each.
     nan = np.full(len(regions), np.nan)
+    nan.setflags(write=False)
     result = []
+    computed = synthetic.regions_values(list(Signal), list(regions), interval)
     for signal in Signal:
-        values = synthetic.region_values(signal, list(regions), interval)
+        values = computed[signal]
         values.setflags(write=False)
         stale = np.full(len(regions), signal in stand_in)
+        stale.setflags(write=False)
         result.append(
             (signal, RegionalValues(values, nan, (synthetic.NAME,) * len(regions), stale))
         )

@@ -11,19 +11,21 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 
 from grid import services
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
-RETRY_BASE_S = 30
 RETRY_CAP_S = 600
 
 
-def retry_countdown(retries: int) -> int:
-    """Seconds before retry number ``retries + 1``: doubling from 30 s, at most 10 minutes."""
-    return int(min(RETRY_CAP_S, RETRY_BASE_S * 2**retries))
+def retry_countdown(retries: int, base_s: float | None = None) -> int:
+    """Seconds before retry number ``retries + 1``: doubling from ``GRID_FETCH_RETRY_BASE_S``
+    (30 s), at most 10 minutes."""
+    base = float(settings.GRID_FETCH_RETRY_BASE_S if base_s is None else base_s)
+    return int(min(RETRY_CAP_S, base * 2**retries))
 
 
 @shared_task(

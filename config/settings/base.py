@@ -188,6 +188,8 @@ GRID_SIGNAL_MAX_AGE_S = env.int("GRID_SIGNAL_MAX_AGE_S", default=6 * 3600)
 GRID_FETCH_INTERVAL_S = env.int("GRID_FETCH_INTERVAL_S", default=15 * 60)
 GRID_FETCH_PAST_S = env.int("GRID_FETCH_PAST_S", default=6 * 3600)
 GRID_FETCH_AHEAD_S = env.int("GRID_FETCH_AHEAD_S", default=36 * 3600)
+# The first retry of a failed provider waits this long; each next one twice as long (3 at most).
+GRID_FETCH_RETRY_BASE_S = env.int("GRID_FETCH_RETRY_BASE_S", default=30)
 
 # GraphQL guards (graphql_api/documents.py): checked before a document is validated.
 GRAPHQL_MAX_BODY_BYTES = env.int("GRAPHQL_MAX_BODY_BYTES", default=128 * 1024)

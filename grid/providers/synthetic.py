@@ -26,6 +26,7 @@ import re
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,7 @@ DEFAULT_PLACE = (45.0, 0.0)
 """The place assumed for a region name the synthetic provider does not know. [deg]"""
 
 
+@lru_cache(maxsize=65536)
 def region_place(region: str) -> tuple[float, float]:
     """Latitude and longitude [deg] the synthetic shapes use for ``region``."""
     match = _GEO_REGION.match(region)
@@ -80,6 +82,7 @@ def region_place(region: str) -> tuple[float, float]:
     return NAMED_REGIONS.get(region.upper(), DEFAULT_PLACE)
 
 
+@lru_cache(maxsize=65536)
 def region_key(region: str) -> int:
     """A stable integer for ``region`` (the same in every process, unlike ``hash``)."""
     return zlib.crc32(region.encode("utf-8"))
@@ -143,7 +146,7 @@ def values(
         return cloud
     if signal is Signal.TEMPERATURE:
         mean_c = 27.0 - 0.4 * np.abs(lat)
-        seasonal_c = 0.25 * np.abs(lat) * (summer - 0.0)
+        seasonal_c = 0.25 * np.abs(lat) * summer
         daily_c = (5.0 - 3.0 * cloud) * np.cos(2.0 * np.pi * (hour - 15.0) / 24.0)
         return np.asarray(mean_c + seasonal_c + daily_c + 1.5 * daily)
     msg = f"no synthetic shape for {signal!r}"
@@ -168,12 +171,23 @@ def interval_start(at: datetime) -> datetime:
 
 def region_values(signal: Signal, regions: list[str], at: datetime) -> FloatArray:
     """The synthetic value of ``signal`` for each region over the interval holding ``at``."""
+    return regions_values([signal], regions, at)[signal]
+
+
+def regions_values(
+    signals: list[Signal], regions: list[str], at: datetime
+) -> dict[Signal, FloatArray]:
+    """The synthetic values of several signals for each region over the interval holding ``at``
+    (the regions' places worked out once)."""
     places = np.array([region_place(r) for r in regions], dtype=np.float64).reshape(-1, 2)
     keys = np.array([region_key(r) for r in regions], dtype=np.uint64)
     middle = interval_start(at).timestamp() + SIGNAL_INTERVAL_S / 2
-    return values(
-        signal, latitude_deg=places[:, 0], longitude_deg=places[:, 1], key=keys, unix_s=middle
-    )
+    return {
+        signal: values(
+            signal, latitude_deg=places[:, 0], longitude_deg=places[:, 1], key=keys, unix_s=middle
+        )
+        for signal in signals
+    }
 
 
 class SyntheticProvider:

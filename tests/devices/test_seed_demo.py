@@ -3,6 +3,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from devices.models import Device, DeviceKind, Home
+from grid.models import Tariff
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +31,18 @@ def test_seed_demo_restores_a_changed_password() -> None:
     call_command("seed_demo")
     user.refresh_from_db()
     assert user.check_password("gridtwin-demo")
+
+
+def test_seed_demo_gives_each_home_a_time_of_use_tariff_and_keeps_a_changed_one() -> None:
+    call_command("seed_demo")
+    tariffs = Tariff.objects.filter(home__owner__username="demo")
+    assert tariffs.count() == 2
+    assert {t.kind for t in tariffs} == {"time_of_use"}
+    assert all(t.periods.count() >= 3 for t in tariffs)
+    changed = tariffs.first()
+    changed.kind, changed.import_price_per_kwh = "fixed", 0.5
+    changed.save()
+    changed.periods.all().delete()
+    call_command("seed_demo")
+    changed.refresh_from_db()
+    assert (changed.kind, changed.import_price_per_kwh) == ("fixed", 0.5)

@@ -211,7 +211,7 @@ def test_a_tariffs_named_region_is_fetched_too() -> None:
 
 
 def test_retries_back_off_and_the_schedule_installs_the_fetch_once() -> None:
-    assert [retry_countdown(n) for n in range(6)] == [30, 60, 120, 240, 480, 600]
+    assert [retry_countdown(n, base_s=30) for n in range(6)] == [30, 60, 120, 240, 480, 600]
     call_command("setup_schedule")
     call_command("setup_schedule")
     task = PeriodicTask.objects.get(task="grid.fetch_signals")
@@ -224,3 +224,17 @@ def _raises(exc: Exception):  # type: ignore[no-untyped-def]
         raise exc
 
     return answer
+
+
+def test_a_new_fetch_shows_within_the_same_tick() -> None:
+    home = HomeFactory()
+    first = ScriptedProvider(Signal.CARBON_INTENSITY, "operator", points((_at(10), _at(11), 100.0)))
+    with configured({Signal.CARBON_INTENSITY: [first]}):
+        services.signals_fetch(now=_at(10))
+        before = signals_for_homes(np.array([home.id]), NOW).carbon_intensity[0]
+    again = ScriptedProvider(Signal.CARBON_INTENSITY, "operator", points((_at(10), _at(11), 150.0)))
+    with configured({Signal.CARBON_INTENSITY: [again]}):
+        services.signals_fetch(now=_at(10, 20))
+        after = signals_for_homes(np.array([home.id]), NOW).carbon_intensity[0]
+    assert (before, after) == (100.0, 150.0)
+    assert SignalPoint.objects.get().value == 150.0

@@ -1,6 +1,6 @@
 """signals_for_homes: the farm's arrays, aligned with the homes asked for, by region and tariff."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 import pytest
@@ -76,12 +76,25 @@ def test_a_tariffs_region_overrides_the_homes_cell() -> None:
     )
 
 
-def test_a_changed_tariff_shows_at_the_next_call() -> None:
+def test_a_changed_tariff_shows_at_the_next_tick() -> None:
     tariff = TariffFactory(kind=TariffKind.FIXED, import_price_per_kwh=0.30)
     assert signals_for_homes(np.array([tariff.home_id]), AT).import_price[0] == 0.30
     tariff.import_price_per_kwh = 0.40
     tariff.save()
-    assert signals_for_homes(np.array([tariff.home_id]), AT).import_price[0] == 0.40
+    next_tick = AT + timedelta(minutes=1)
+    assert signals_for_homes(np.array([tariff.home_id]), next_tick).import_price[0] == 0.40
+    tariff.delete()
+    after = signals_for_homes(np.array([tariff.home_id]), next_tick + timedelta(minutes=1))
+    assert after.import_price[0] != 0.40  # the region's price signal again
+
+
+def test_a_home_added_after_its_block_was_loaded_gets_its_own_region() -> None:
+    first = HomeFactory(latitude=10.0, longitude=10.0)
+    signals_for_homes(np.array([first.id]), AT)
+    added = HomeFactory(latitude=-33.9, longitude=151.2)
+    signals = signals_for_homes(np.array([first.id, added.id]), AT)
+    expected = synthetic.region_values(Signal.CARBON_INTENSITY, ["geo:10,10", "geo:-34,151"], AT)
+    np.testing.assert_array_equal(signals.carbon_intensity, expected)
 
 
 def test_ids_of_no_home_still_get_finite_values() -> None:

@@ -1,5 +1,7 @@
-"""Idempotently create the demo user, two homes, and one device of every kind."""
+"""Idempotently create the demo user, two homes with time-of-use tariffs, and one device of
+every kind."""
 
+from datetime import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -17,6 +19,10 @@ from devices.models import (
     Home,
     SolarPanel,
 )
+from grid import selectors as grid_selectors
+from grid import services as grid_services
+from grid.services import PeriodInput
+from simulators.physics.constants import ALL_DAYS_MASK, WEEKDAYS_MASK
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "gridtwin-demo"
@@ -57,6 +63,38 @@ DEVICES: list[tuple[int, type[Device], str, dict[str, Any]]] = [
      {"capacity_wh": 5000.0, "max_charge_w": 2500.0, "max_discharge_w": 2500.0}),
 ]  # fmt: skip
 
+WEEKEND_MASK = ALL_DAYS_MASK & ~WEEKDAYS_MASK
+# Time-of-use tariffs in each home's local time; carbon and weather come from the default
+# (synthetic) providers of the home's region.
+TARIFFS: dict[int, dict[str, Any]] = {
+    SF: {
+        "currency": "USD",
+        "standing_charge_per_day": 0.40,
+        "export_price_per_kwh": 0.06,
+        "periods": [
+            PeriodInput(days=ALL_DAYS_MASK, start=time(0), end=time(16), import_price_per_kwh=0.34),
+            PeriodInput(
+                days=ALL_DAYS_MASK, start=time(16), end=time(21), import_price_per_kwh=0.52
+            ),
+            PeriodInput(days=ALL_DAYS_MASK, start=time(21), end=time(0), import_price_per_kwh=0.34),
+        ],
+    },
+    BERLIN: {
+        "currency": "EUR",
+        "standing_charge_per_day": 0.45,
+        "export_price_per_kwh": 0.08,
+        "periods": [
+            PeriodInput(days=WEEKDAYS_MASK, start=time(0), end=time(6), import_price_per_kwh=0.24),
+            PeriodInput(days=WEEKDAYS_MASK, start=time(6), end=time(17), import_price_per_kwh=0.33),
+            PeriodInput(
+                days=WEEKDAYS_MASK, start=time(17), end=time(21), import_price_per_kwh=0.41
+            ),
+            PeriodInput(days=WEEKDAYS_MASK, start=time(21), end=time(0), import_price_per_kwh=0.27),
+            PeriodInput(days=WEEKEND_MASK, start=time(0), end=time(0), import_price_per_kwh=0.29),
+        ],
+    },
+}
+
 
 class Command(BaseCommand):
     help = "Create or refresh the demo user (demo / gridtwin-demo), two homes and their devices."
@@ -83,6 +121,16 @@ class Command(BaseCommand):
                 device.full_clean()
                 device.save()
                 made += 1
+        tariffs = 0
+        for home_index, tariff in TARIFFS.items():
+            home = homes[home_index]
+            # A tariff the demo user changed is theirs: only a home without one gets the demo's.
+            if grid_selectors.tariff_view(user_id=user.pk, home_id=home.pk).is_default:
+                grid_services.tariff_set(
+                    user_id=user.pk, home_id=home.pk, kind="time_of_use", **tariff
+                )
+                tariffs += 1
         self.stdout.write(
-            f"demo data ready: user '{DEMO_USERNAME}', {len(homes)} homes, {made} devices added"
+            f"demo data ready: user '{DEMO_USERNAME}', {len(homes)} homes, {made} devices and "
+            f"{tariffs} tariffs added"
         )

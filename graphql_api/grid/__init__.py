@@ -1,0 +1,1 @@
+"""Prices, carbon and weather of a home: ``gridSignals``, ``tariff`` and ``setTariff``."""
