@@ -89,7 +89,8 @@ def _configured(
                 known = ", ".join(sorted(KINDS))
                 # The kind only, never the spec: it may hold an API key.
                 raise ImproperlyConfigured(
-                    f"GRID_PROVIDERS[{signal.value!r}]: kind {kind!r} is not among {known}."
+                    f"GRID_PROVIDERS[{signal.value!r}]: each spec needs a kind among {known}, "
+                    f"not {kind!r}."
                 )
             try:
                 chain.append(KINDS[kind](signal, spec))
