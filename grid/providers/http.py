@@ -160,7 +160,11 @@ class _Retry(Exception):
 def http_get(url: str, *, options: HttpOptions) -> bytes:
     """The body of a GET of ``url`` (status 2xx), or ``ProviderError``."""
     public = url_public(url)
-    headers = {"Accept": "application/json, text/csv;q=0.9, */*;q=0.1"}
+    headers = {
+        "Accept": "application/json, text/csv;q=0.9, */*;q=0.1",
+        # Public APIs ask callers to say who they are.
+        "User-Agent": "gridtwin (grid signals)",
+    }
     if options.api_key is not None:
         if options.api_key_header is not None:
             headers[options.api_key_header] = options.api_key

@@ -34,7 +34,8 @@ def failure(url: str, opts: HttpOptions) -> ProviderError:
 def test_a_good_answer_is_returned_whole(http_server: LocalServer) -> None:
     url = http_server.route("/data", reply(200, b'{"data": []}'))
     assert http_get(url, options=options()) == b'{"data": []}'
-    assert len(http_server.requests_to("/data")) == 1
+    [request] = http_server.requests_to("/data")
+    assert request.headers["user-agent"].startswith("gridtwin")
 
 
 def test_a_5xx_is_tried_again_and_a_later_good_answer_wins(http_server: LocalServer) -> None:
