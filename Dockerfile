@@ -23,4 +23,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
 # The web role, as in docker-compose.yml; WEB_CONCURRENCY (uvicorn's own variable) sets workers.
-CMD ["sh", "-c", "exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --forwarded-allow-ips \"${FORWARDED_ALLOW_IPS:-}\" --no-access-log --ws websockets --ws-per-message-deflate false"]
+CMD ["sh", "-c", "exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --forwarded-allow-ips \"${FORWARDED_ALLOW_IPS:-}\" --no-access-log --ws websockets-sansio --ws-per-message-deflate false"]

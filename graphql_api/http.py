@@ -22,7 +22,7 @@ stay in the schema (:mod:`graphql_api.schema`), shared with the WebSocket app.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import parse_qsl
 
@@ -35,23 +35,23 @@ from django.db import close_old_connections
 from django.db.backends.signals import connection_created
 from django.http import HttpResponse
 from django.http.cookie import parse_cookie
+from graphql import GraphQLError
+from starlette.types import Receive, Scope, Send
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLRequestData
 from strawberry.http.async_base_view import AsyncBaseHTTPView
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from accounts.auth import claims_from_authorization, client_ip_from_headers, host_allowed
 from accounts.tokens import InvalidToken
+from asgi_io import BodyTooLarge, answer_headers, declared_length, read_body, request_headers
 from graphql_api.context import REFRESH_COOKIE, Context, active_claims
 from graphql_api.ide import graphiql_html
 
 if TYPE_CHECKING:
     from strawberry.schema import BaseSchema
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class HTTPRequest:
@@ -62,29 +62,13 @@ class HTTPRequest:
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.scope = scope
         self.receive = receive
-        self.headers: dict[str, str] = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in scope["headers"]
-        }
+        self.headers = request_headers(scope)
         self.body: bytes | None = None
 
     async def read_body(self, limit: int) -> bytes:
         """The whole body, or :class:`BodyTooLarge` as soon as it passes ``limit`` bytes."""
         if self.body is None:
-            chunks: list[bytes] = []
-            size = 0
-            more = True
-            while more:
-                message = await self.receive()
-                if message["type"] == "http.disconnect":
-                    break
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
-                    raise BodyTooLarge
-                chunks.append(chunk)
-                more = message.get("more_body", False)
-            self.body = b"".join(chunks)
+            self.body = await read_body(self.receive, limit)
         return self.body
 
 
@@ -181,16 +165,18 @@ def body_too_large() -> Response:
     )
 
 
-def _declared_length(headers: Mapping[str, str]) -> int:
-    try:
-        return int(headers.get("content-length") or 0)
-    except ValueError:
-        return 0
-
-
 async def _release_connections() -> None:
     """What Django does at the end of a request, for the thread the ORM work ran in."""
     await sync_to_async(close_old_connections)()
+
+
+#: What runs over plain HTTP: subscriptions need the WebSocket (graphql-transport-ws).
+HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+USE_WEBSOCKET = GraphQLError(
+    "Subscriptions are served over WebSocket only: open a WebSocket to this same path with the "
+    "graphql-transport-ws protocol (for example with the graphql-ws client) and subscribe there.",
+    extensions={"code": "USE_WEBSOCKET"},
+)
 
 
 class GraphQLHTTPApp(AsyncBaseHTTPView[HTTPRequest, Response, Response, Any, Any, Context, None]):
@@ -226,7 +212,7 @@ class GraphQLHTTPApp(AsyncBaseHTTPView[HTTPRequest, Response, Response, Any, Any
     async def _respond(self, request: HTTPRequest) -> Response:
         if not host_allowed(request.headers):
             return Response(b"Bad Request", status=400, content_type="text/plain")
-        if _declared_length(request.headers) > settings.GRAPHQL_MAX_BODY_BYTES:
+        if declared_length(request.headers) > settings.GRAPHQL_MAX_BODY_BYTES:
             return body_too_large()
         method = request.scope["method"].upper()
         if method not in ("GET", "POST"):
@@ -243,12 +229,8 @@ class GraphQLHTTPApp(AsyncBaseHTTPView[HTTPRequest, Response, Response, Any, Any
 
     @staticmethod
     def _headers(response: Response, *, secure: bool) -> list[tuple[bytes, bytes]]:
-        headers = [
-            (b"content-type", response.content_type.encode()),
-            (b"content-length", str(len(response.body)).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"cache-control", b"no-store"),
-        ]
+        headers = [(b"content-type", response.content_type.encode())]
+        headers += answer_headers(len(response.body))
         if secure and settings.SECURE_HSTS_SECONDS:
             hsts = f"max-age={settings.SECURE_HSTS_SECONDS}".encode()
             headers.append((b"strict-transport-security", hsts))
@@ -277,6 +259,40 @@ class GraphQLHTTPApp(AsyncBaseHTTPView[HTTPRequest, Response, Response, Any, Any
 
     async def get_root_value(self, request: HTTPRequest) -> None:
         return None
+
+    async def execute_single(  # strawberry's signature
+        self,
+        request: HTTPRequest,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Queries and mutations; a subscription is answered with where to send it instead.
+
+        strawberry would run a subscription sent over plain HTTP as a query of its first event
+        (and fail with a null for a non-null field); the dashboard, GraphiQL and every other
+        client subscribe over the WebSocket at the same path.
+        """
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=HTTP_OPERATIONS,
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if error.operation_type is not OperationType.SUBSCRIPTION:
+                raise HTTPException(400, error.as_http_error_reason("POST")) from error
+            return ExecutionResult(data=None, errors=[USE_WEBSOCKET])
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from error
+        except MissingQueryError as error:
+            raise HTTPException(400, "No GraphQL query found in the request") from error
 
     async def get_sub_response(self, request: HTTPRequest) -> Response:
         return Response(b"")

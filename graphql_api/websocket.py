@@ -3,9 +3,10 @@
 The legacy ``graphql-ws`` subprotocol is never negotiated (it let a client skip
 ``connection_init``: CVE-2026-35526); a client offering only that is closed with 4406.
 Close codes follow the protocol: 4400 malformed message, 4401 subscribe before ack, 4403
-``connection_init`` refused (missing, invalid or expired token) and token expiry during the
-connection, 4408 no ``connection_init`` in time, 4409 duplicate operation id, 4429 a second
-``connection_init``; and, from the WebSocket protocol itself, 1009 for a message longer than
+``connection_init`` refused (missing, invalid or expired token), token expiry during the
+connection and its user deactivated or deleted while it is open (seen within
+``ACCESS_RECHECK_S``), 4408 no ``connection_init`` in time, 4409 duplicate operation id, 4429 a
+second ``connection_init``; and, from the WebSocket protocol itself, 1009 for a message longer than
 ``GRAPHQL_MAX_BODY_BYTES``.
 """
 
@@ -43,6 +44,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
+from accounts.access import user_may_call
 from accounts.auth import claims_from_connection_params, client_ip_from_headers
 from accounts.tokens import InvalidToken
 from devices.live.pubsub import FOLLOW_ALL, FollowMode
@@ -296,7 +298,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 @dataclass
 class WebSocketContext(Context):
     connection: WebSocketConnection | None = None
-    expiry: asyncio.TimerHandle | None = None
+    #: The timer that closes the connection at its token's expiry, or when its user no longer
+    #: may call (checked every ``ACCESS_RECHECK_S``).
+    watch: asyncio.TimerHandle | None = None
     #: What a subscription's execution gives: all of it, its current value, or the changes.
     follow: FollowMode = FOLLOW_ALL
 
@@ -412,8 +416,8 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
             await self.run(connection, context=context)
         finally:
             metrics.websocket_closed()
-            if context.expiry is not None:
-                context.expiry.cancel()
+            if context.watch is not None:
+                context.watch.cancel()
 
     @property
     def allow_queries_via_get(self) -> bool:
@@ -486,20 +490,47 @@ class GraphQLWebSocketApp(AsyncBaseHTTPView[_WS, _WS, _WS, _WS, _WS, Context, No
             raise ConnectionRejectionError()
         context.claims = claims
         context.connection_params = None  # the token is verified: not kept for the connection
-        # A timer, not a sleeping task: a task's frame would cost every connection memory.
-        context.expiry = asyncio.get_running_loop().call_later(
-            remaining_s, _close_at_expiry, context.connection
-        )
+        _watch_later(context)
         return UNSET  # a plain `connection_ack`, no payload
 
 
-_closing: set[asyncio.Task[None]] = set()
+#: How often an open connection asks whether its user may still call (one Redis GET, see
+#: accounts/access.py): a deactivated or deleted user's streams end within this time.
+ACCESS_RECHECK_S = 30.0
+_watching: set[asyncio.Task[None]] = set()
 
 
-def _close_at_expiry(connection: WebSocketConnection) -> None:
-    # 4403 makes graphql-ws clients reconnect, with a fresh token from connectionParams.
-    task = asyncio.get_running_loop().create_task(
-        connection.close(TOKEN_EXPIRED_CODE, "Token expired")
+def _watch_later(context: WebSocketContext) -> None:
+    """Wake at the token's expiry or the next access check, whichever comes first.
+
+    A timer, not a sleeping task: a task's frame would cost every connection memory.
+    """
+    assert context.claims is not None
+    remaining_s = (context.claims.expires_at - datetime.now(tz=UTC)).total_seconds()
+    context.watch = asyncio.get_running_loop().call_later(
+        max(0.0, min(remaining_s, ACCESS_RECHECK_S)), _wake, context
     )
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
+
+
+def _wake(context: WebSocketContext) -> None:
+    task = asyncio.get_running_loop().create_task(_check(context))
+    _watching.add(task)
+    task.add_done_callback(_watching.discard)
+
+
+async def _check(context: WebSocketContext) -> None:
+    # 4403 makes graphql-ws clients reconnect, with a fresh token from connectionParams (a
+    # retired user's new token is then refused at connection_init).
+    assert context.claims is not None and context.connection is not None
+    if datetime.now(tz=UTC) >= context.claims.expires_at:
+        await context.connection.close(TOKEN_EXPIRED_CODE, "Token expired")
+        return
+    try:
+        may_call = await user_may_call(user_id=context.claims.user_id)
+    except Exception:  # the database unreachable: ask again at the next check
+        logger.warning("access of user %s not checked", context.claims.user_id, exc_info=True)
+        may_call = True
+    if not may_call:
+        await context.connection.close(TOKEN_EXPIRED_CODE, "Token refused")
+    elif not context.connection.closed:
+        _watch_later(context)

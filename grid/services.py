@@ -176,6 +176,12 @@ class FetchReport:
     """Keys (``provider_key``) of the providers that failed for at least one region."""
 
 
+NOT_SERVED = "unknown_region"
+"""The ``reason`` of a ``ProviderError`` for a region the provider is not configured to serve
+(a national carbon feed asked for another country's cell): skipped, neither counted nor
+retried."""
+
+
 def provider_key(provider: Provider) -> str:
     """A provider's name in the fetch task's retries: ``<signal>:<name>``."""
     return f"{provider.signal.value}:{provider.name}"
@@ -201,6 +207,8 @@ def signals_fetch(
                 continue
             for region in places:
                 outcome = _fetch_one(provider, region, start, end, now, report)
+                if outcome == NOT_SERVED:
+                    continue  # a region the provider is not configured for: nothing to ask
                 metrics.signal_fetched(provider=provider.name, signal=signal.value, outcome=outcome)
                 if outcome != "ok" and key not in report.failed:
                     report.failed.append(key)
@@ -220,6 +228,9 @@ def _fetch_one(
         points = provider.fetch(region, start, end)
     except ProviderError as exc:
         reason = str(getattr(exc, "reason", "") or "error")
+        if reason == NOT_SERVED:
+            logger.debug("grid signal provider does not serve this region: %s", where)
+            return reason
         logger.warning("grid signal fetch failed (%s): %s %s", reason, where, exc)
         return reason
     except TimeoutError as exc:

@@ -63,7 +63,8 @@ def test_web_runs_uvicorn_as_the_procfile_does_with_workers_and_shared_metrics()
     procfile = procfile_command("web")
     for flag in ("--forwarded-allow-ips", "--no-access-log", "--ws", "--ws-per-message-deflate"):
         assert flag in procfile and flag in args, flag
-    assert args[args.index("--ws") + 1] == "websockets"
+    words = procfile.split()
+    assert args[args.index("--ws") + 1] == words[words.index("--ws") + 1] == "websockets-sansio"
     assert args[args.index("--workers") + 1] == "3"
     env = compose.environment(web)
     assert env["PROMETHEUS_MULTIPROC_DIR"] in web["tmpfs"]

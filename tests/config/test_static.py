@@ -26,9 +26,8 @@ PLAYGROUND_ENV = {
 }
 
 
-def test_collected_static_files_are_served_with_debug_off(tmp_path: Path) -> None:
-    """The production path: `collectstatic` at build, served compressed by the web process."""
-    root = tmp_path / "static"
+def collect_static(root: Path) -> Path:
+    """``collectstatic`` into ``root``, as an image build runs it."""
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -39,6 +38,12 @@ def test_collected_static_files_are_served_with_debug_off(tmp_path: Path) -> Non
         },
         check=True,
     )
+    return root
+
+
+def test_collected_static_files_are_served_with_debug_off(tmp_path: Path) -> None:
+    """The production path: `collectstatic` at build, served compressed by the web process."""
+    root = collect_static(tmp_path / "static")
     with procfile_web(STATIC_ROOT=str(root)) as base:
         css = httpx.get(base + ADMIN_CSS, headers={"Accept-Encoding": "gzip"})
 

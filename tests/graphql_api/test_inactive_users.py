@@ -12,6 +12,7 @@ from django.db import connections
 
 from accounts.models import User
 from devices.models import Home
+from tests.accounts.factories import UserFactory
 from tests.asgi_client import Client
 from tests.conftest import GraphQLClient, token_for
 from tests.graphql_api.live_server import LiveServer, RawClient, live_server
@@ -103,3 +104,33 @@ def test_a_subscription_after_retirement_is_refused(
         return await client.closed_with()
 
     assert asyncio.run(run()) == 4403
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("retire", [deactivate, delete])
+def test_an_open_subscription_ends_when_its_user_is_retired(
+    server: LiveServer, user: User, retire: Callable[[User], None], monkeypatch: Any
+) -> None:
+    # the server checks open connections every 0.2 s instead of every 30 s
+    monkeypatch.setattr("graphql_api.websocket.ACCESS_RECHECK_S", 0.2)
+    token = token_for(user)
+
+    async def run() -> tuple[int | None, int | None]:
+        kept = await RawClient.connect(server.url)  # another user's stream goes on
+        assert (await kept.init(token_for(other)))["type"] == "connection_ack"
+        client = await RawClient.connect(server.url)
+        assert (await client.init(token))["type"] == "connection_ack"
+        await client.subscribe("alerts", ALERTS)
+        await kept.subscribe("alerts", ALERTS)
+        await asyncio.to_thread(retire_and_close, retire, user)
+        closed = await client.closed_with()
+        await asyncio.sleep(0.6)  # three more checks of the other connection
+        await kept.send({"id": "ping", "type": "subscribe", "payload": {"query": "{ me { id } }"}})
+        answer = await kept.recv()
+        await kept.close()
+        return closed, answer["type"] == "next" and answer["payload"]["data"]["me"] is not None
+
+    other = UserFactory(username="stays")
+    closed, other_served = asyncio.run(run())
+    assert closed == 4403
+    assert other_served

@@ -111,3 +111,11 @@ def test_repeated_documents_hit_the_document_cache(gql: GraphQLClient) -> None:
     for _ in range(3):
         gql(document)
     assert (cache.hits - before[0], cache.misses - before[1]) == (3, 0)
+
+
+def test_a_subscription_over_http_is_told_to_use_websocket(gql: GraphQLClient) -> None:
+    result = gql("subscription { energyStats { netGridFlowW } }")
+    assert result.get("data") is None
+    [error] = result["errors"]
+    assert error["extensions"] == {"code": "USE_WEBSOCKET"}
+    assert "WebSocket" in error["message"] and "graphql-transport-ws" in error["message"]

@@ -14,7 +14,7 @@ from django_celery_beat.models import PeriodicTask
 from grid import resolver, services
 from grid.models import SignalPoint, TariffKind
 from grid.providers import synthetic
-from grid.providers.base import Point, Signal
+from grid.providers.base import Point, ProviderError, Reason, Signal
 from grid.signals import signals_for_homes
 from grid.tasks import retry_countdown
 from tests.devices.factories import HomeFactory
@@ -238,3 +238,28 @@ def test_a_new_fetch_shows_within_the_same_tick() -> None:
         after = signals_for_homes(np.array([home.id]), NOW).carbon_intensity[0]
     assert (before, after) == (100.0, 150.0)
     assert SignalPoint.objects.get().value == 150.0
+
+
+def test_a_region_the_provider_does_not_serve_is_skipped_not_failed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    HomeFactory(latitude=10.0, longitude=10.0)
+    TariffFactory(region="GB")
+
+    def national(region: str, start: datetime, end: datetime) -> list[Point]:
+        if region != "GB":
+            raise ProviderError(f"no mapping for {region}", reason=Reason.UNKNOWN_REGION)
+        return [Point(start=_at(10), end=_at(11), value=99.0)]
+
+    feed = ScriptedProvider(Signal.CARBON_INTENSITY, "national-feed", national)
+    before = rendered()
+    with configured({Signal.CARBON_INTENSITY: [feed]}), caplog.at_level(logging.WARNING):
+        report = services.signals_fetch(now=NOW)
+    after = rendered()
+    assert report.failed == [] and report.stored == 1
+    assert len(feed.calls) == 3  # GB, the tariff's home's cell, the other home's cell
+    assert "no mapping" not in caplog.text
+    assert delta(before, after, "gridtwin_signal_fetches_total", provider="national-feed",
+                 signal="carbon_intensity", outcome="ok") == 1  # fmt: skip
+    assert delta(before, after, "gridtwin_signal_fetches_total", provider="national-feed",
+                 signal="carbon_intensity", outcome="unknown_region") == 0  # fmt: skip

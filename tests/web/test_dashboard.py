@@ -56,6 +56,12 @@ def test_login_shows_the_homes_and_logout_ends_the_session(
     expect(page.get_by_role("link", name="Maple Cottage")).to_be_visible()
     assert RefreshToken.objects.filter(user=user, revoked_at__isnull=True).count() == 1
     screenshot(page, "homes")
+    # and the refresh token is out of the page's reach (an httpOnly cookie), yet a reload
+    # resumes the session from it
+    assert "gridtwin_refresh" not in page.evaluate("() => document.cookie")
+    assert any(cookie["name"] == "gridtwin_refresh" for cookie in page.context.cookies())
+    page.reload()
+    expect(page.get_by_role("link", name="Maple Cottage")).to_be_visible()
 
     # when they sign out
     page.get_by_role("button", name="Sign out").click()

@@ -15,29 +15,15 @@ function wsUrl(): string {
 }
 
 function toTokens(auth: AuthFragment): Tokens {
-  return { accessToken: auth.accessToken, refreshToken: auth.refreshToken, expiresIn: auth.expiresIn, user: auth.user };
+  return { accessToken: auth.accessToken, expiresIn: auth.expiresIn, user: auth.user };
 }
 
-/** A bare POST, for the auth mutations that must not wait on the session they renew. */
-async function post<T>(query: string, variables: Record<string, unknown>, token?: string | null): Promise<{ data?: T; errors?: { message: string }[] }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(GRAPHQL_PATH, { method: 'POST', headers, credentials: 'include', body: JSON.stringify({ query, variables }) });
-  return response.json();
-}
+/** Without the (expired) access token: the httpOnly refresh cookie is the credential here. */
+const BY_COOKIE = { fetchOptions: { credentials: 'include' as const } };
 
-// Cookie mode: the API reads the httpOnly refresh cookie when no token is passed.
-const REFRESH_BY_COOKIE = 'mutation { refreshToken { accessToken refreshToken expiresIn user { id username } } }';
-const LOGOUT_BY_COOKIE = 'mutation { logout }';
-
-async function renew(refreshToken: string | null): Promise<Tokens | null> {
-  if (refreshToken) {
-    // Without the (expired) access token: the refresh token is the credential here.
-    const answer = await client.mutation(RefreshDocument, { refreshToken }, { fetchOptions: { credentials: 'include' } }).toPromise();
-    return answer.data ? toTokens(answer.data.refreshToken) : null;
-  }
-  const answer = await post<{ refreshToken: AuthFragment }>(REFRESH_BY_COOKIE, {});
-  return answer.data?.refreshToken ? toTokens(answer.data.refreshToken) : null;
+async function renew(): Promise<Tokens | null> {
+  const answer = await client.mutation(RefreshDocument, {}, BY_COOKIE).toPromise();
+  return answer.data ? toTokens(answer.data.refreshToken) : null;
 }
 
 export const session = new Session(renew);
@@ -111,10 +97,8 @@ export async function login(username: string, password: string): Promise<string 
 }
 
 export async function logout(): Promise<void> {
-  const refreshToken = session.refreshToken;
   try {
-    if (refreshToken) await client.mutation(LogoutDocument, { refreshToken }).toPromise();
-    else await post(LOGOUT_BY_COOKIE, {}); // a session resumed from the cookie: the API clears it
+    await client.mutation(LogoutDocument, {}, BY_COOKIE).toPromise(); // revokes and clears the cookie
   } finally {
     session.clear();
   }

@@ -1,6 +1,7 @@
-// The signed-in session: the access token lives in this module's memory only, and so does the
-// refresh token (never in localStorage). When the API sets the refresh token as an httpOnly
-// cookie for browser clients, `refreshByCookie` renews a session after a reload.
+// The signed-in session: the access token lives in this module's memory only (never in
+// localStorage). The refresh token never reaches the page: the API keeps it in an httpOnly,
+// SameSite=Strict cookie, and `renew` asks the API to use it (silently before expiry, after a
+// reload, after a socket is refused with 4403).
 
 export interface SessionUser {
   id: string;
@@ -9,7 +10,6 @@ export interface SessionUser {
 
 export interface Tokens {
   accessToken: string;
-  refreshToken: string | null;
   expiresIn: number;
   user: SessionUser;
 }
@@ -33,16 +33,12 @@ export class Session {
   private renewing: Promise<string | null> | null = null;
 
   constructor(
-    private readonly renew: (refreshToken: string | null) => Promise<Tokens | null>,
+    private readonly renew: () => Promise<Tokens | null>,
     private readonly now: () => number = () => Date.now(),
   ) {}
 
   get user(): SessionUser | null {
     return this.tokens?.user ?? null;
-  }
-
-  get refreshToken(): string | null {
-    return this.tokens?.refreshToken ?? null;
   }
 
   /** The current access token, or null when signed out. */
@@ -80,7 +76,7 @@ export class Session {
   /** Renew the access token (one renewal at a time); null and signed out if that fails. */
   refresh(): Promise<string | null> {
     if (!this.renewing) {
-      this.renewing = this.renew(this.refreshToken)
+      this.renewing = this.renew()
         .then((tokens) => {
           if (!tokens) {
             this.clear();
