@@ -39,8 +39,33 @@ class Point:
     value: float
 
 
+class Reason(enum.StrEnum):
+    """Why a provider could not answer (a label for logs and counters; never holds a secret)."""
+
+    ERROR = "error"
+    """Anything not named below."""
+    UNREACHABLE = "unreachable"
+    """No connection, or the connection broke before an answer."""
+    TIMEOUT = "timeout"
+    """No complete answer within the provider's timeout."""
+    HTTP_STATUS = "http_status"
+    """An HTTP status other than 2xx."""
+    TOO_LARGE = "too_large"
+    """A body larger than the provider accepts."""
+    MALFORMED = "malformed"
+    """A body that is not the provider's format (syntax, types, missing fields, intervals)."""
+    OUT_OF_RANGE = "out_of_range"
+    """A value outside the signal's physical range, or not finite."""
+    UNKNOWN_REGION = "unknown_region"
+    """A region the provider's configuration does not map."""
+
+
 class ProviderError(Exception):
     """A provider could not answer: unreachable, timed out, or a response that is not its format."""
+
+    def __init__(self, message: str, *, reason: Reason = Reason.ERROR) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Provider(Protocol):

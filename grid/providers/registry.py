@@ -4,10 +4,14 @@ Which providers answer each signal: the ``GRID_PROVIDERS`` setting and the kinds
 ``GRID_PROVIDERS`` (JSON in the environment) maps a signal name to a list of provider specs in
 order of preference, each ``{"kind": <a key of KINDS>, ...options of that kind}``::
 
-    {"carbon_intensity": [{"kind": "uk-carbon-intensity"}], "temperature": [...]}
+    {"carbon_intensity": [{"kind": "uk-carbon-intensity", "regions": {"GB": "national"}}],
+     "temperature": [...]}
 
 A signal left out, or given an empty list, is answered by the synthetic provider alone. The
 synthetic provider is always the last fallback, whether it is listed or not.
+
+The HTTP kinds (``json-url``, ``csv-url``, ``uk-carbon-intensity``, ``open-meteo``,
+``awattar``, ``octopus-agile``) and their options are in ``grid.providers.remote``.
 
 To add a kind of provider, put its constructor in ``KINDS``: it receives the signal and the
 spec (the whole mapping, ``kind`` included), and raises ``ValueError`` for a spec it cannot use.
@@ -23,11 +27,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from grid.providers import synthetic
+from grid.providers import remote, synthetic
 from grid.providers.base import Provider, Signal
 
 KINDS: dict[str, Callable[[Signal, Mapping[str, Any]], Provider]] = {
     synthetic.NAME: synthetic.build,
+    **remote.HTTP_KINDS,
 }
 """Provider constructors by kind name."""
 
@@ -82,8 +87,10 @@ def _configured(
             kind = spec.get("kind") if isinstance(spec, dict) else None
             if kind not in KINDS:
                 known = ", ".join(sorted(KINDS))
+                # The kind only, never the spec: it may hold an API key.
                 raise ImproperlyConfigured(
-                    f"GRID_PROVIDERS[{signal.value!r}]: {spec!r} needs a kind among {known}."
+                    f"GRID_PROVIDERS[{signal.value!r}]: each spec needs a kind among {known}, "
+                    f"not {kind!r}."
                 )
             try:
                 chain.append(KINDS[kind](signal, spec))

@@ -14,7 +14,7 @@ from django_celery_beat.models import PeriodicTask
 from grid import resolver, services
 from grid.models import SignalPoint, TariffKind
 from grid.providers import synthetic
-from grid.providers.base import Point, ProviderError, Signal
+from grid.providers.base import Point, ProviderError, Reason, Signal
 from grid.signals import signals_for_homes
 from grid.tasks import retry_countdown
 from tests.devices.factories import HomeFactory
@@ -248,9 +248,7 @@ def test_a_region_the_provider_does_not_serve_is_skipped_not_failed(
 
     def national(region: str, start: datetime, end: datetime) -> list[Point]:
         if region != "GB":
-            error = ProviderError(f"no mapping for {region}")
-            error.reason = "unknown_region"  # type: ignore[attr-defined]
-            raise error
+            raise ProviderError(f"no mapping for {region}", reason=Reason.UNKNOWN_REGION)
         return [Point(start=_at(10), end=_at(11), value=99.0)]
 
     feed = ScriptedProvider(Signal.CARBON_INTENSITY, "national-feed", national)
