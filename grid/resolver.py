@@ -171,6 +171,10 @@ class ResolvedPoint:
     value: float
     source: str
     stale: bool
+    #: An observation (the provider gave it after its interval ended, replacing any forecast
+    #: it stored for that interval), not a forecast. Tariff prices and the synthetic model's
+    #: values are never observations.
+    observed: bool = False
 
 
 def home_series(
@@ -217,7 +221,10 @@ def home_series(
                     best = (rank, point)
             if best is not None:
                 (fresh, _, _), point = best
-                points.append(ResolvedPoint(at, at + step, point.value, point.source, not fresh))
+                observed = fresh and point.fetched_at >= point.end
+                points.append(
+                    ResolvedPoint(at, at + step, point.value, point.source, not fresh, observed)
+                )
             else:
                 points.append(
                     ResolvedPoint(at, at + step, fallback[i].value, synthetic.NAME, bool(names))

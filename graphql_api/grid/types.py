@@ -36,6 +36,11 @@ class SignalPointType:
         description="True when the value stands in for a missing one: the provider's last good "
         "value, or the synthetic value where another provider is configured."
     )
+    observed: bool = strawberry.field(
+        description="True for an observation (the provider gave the value after its interval "
+        "ended, replacing its forecast), false for a forecast, a tariff price or the synthetic "
+        "model's value."
+    )
 
     @classmethod
     def of(cls, point: resolver.ResolvedPoint) -> SignalPointType:
@@ -45,6 +50,7 @@ class SignalPointType:
             value=point.value,
             source=point.source,
             stale=point.stale,
+            observed=point.observed,
         )
 
 

@@ -263,3 +263,26 @@ def test_a_region_the_provider_does_not_serve_is_skipped_not_failed(
                  signal="carbon_intensity", outcome="ok") == 1  # fmt: skip
     assert delta(before, after, "gridtwin_signal_fetches_total", provider="national-feed",
                  signal="carbon_intensity", outcome="unknown_region") == 0  # fmt: skip
+
+
+def test_a_forecast_becomes_an_observation_when_the_provider_reports_the_past_interval() -> None:
+    home = HomeFactory()
+    region = _region(home)
+    # at 09:00 the provider forecasts 10:00-11:00; at 11:05 it reports what was measured
+    forecast = ScriptedProvider(Signal.TEMPERATURE, "station", points((_at(10), _at(11), 4.0)))
+    measured = ScriptedProvider(Signal.TEMPERATURE, "station", points((_at(10), _at(11), 5.5)))
+
+    with configured({Signal.TEMPERATURE: [forecast]}):
+        services.signals_fetch(now=_at(9))
+        ahead = resolver.home_series(
+            region=region, spec=resolver.tariffs.DEFAULT, start=_at(10), end=_at(10, 30)
+        )[Signal.TEMPERATURE]
+    with configured({Signal.TEMPERATURE: [measured]}):
+        services.signals_fetch(now=_at(11, 5))
+        after = resolver.home_series(
+            region=region, spec=resolver.tariffs.DEFAULT, start=_at(10), end=_at(10, 30)
+        )[Signal.TEMPERATURE]
+
+    assert [(p.value, p.source, p.observed) for p in ahead] == [(4.0, "station", False)]
+    assert [(p.value, p.source, p.observed) for p in after] == [(5.5, "station", True)]
+    assert SignalPoint.objects.filter(signal="temperature").count() == 1  # replaced, not added
