@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import random
+import signal
 import sys
 import threading
 import time
@@ -553,6 +554,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM (a service manager's stop) both end the run cleanly: the meters send
+    what they hold and the report is written. SIGINT is set even where it was ignored at start
+    (a job started in the background by a shell ignores it, and Python keeps that)."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
@@ -618,6 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for w in range(workers)
     ]
+    _stop_on_signals()
     started = time.monotonic()
     for t in threads:
         t.start()
@@ -638,8 +652,9 @@ def main(argv: list[str] | None = None) -> int:
         print("stopping...", flush=True)
     finally:
         stop.set()
+        deadline = time.monotonic() + 15  # each meter sends what it holds, all within 15 s
         for t in threads:
-            t.join(timeout=15)
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
     print(_summary(devices, previous, time.monotonic() - started), flush=True)
     if args.report:
         with open(args.report, "w", encoding="utf-8") as fh:
