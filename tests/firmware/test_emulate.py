@@ -1,6 +1,9 @@
 """Virtual meters: load profiles, the virtual PZEM read by the real driver, one node end to end."""
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -11,6 +14,7 @@ import pytest
 from firmware import config, emulate, pzem
 from firmware.main import build_node
 from firmware.sampler import SeqCounter
+from tests.polling import wait_until
 
 NOON = 1795435200.0  # 2026-11-23T12:00:00Z
 
@@ -179,3 +183,31 @@ def test_cli_requires_a_key_source() -> None:
         emulate.parse_args(["--count", "2", "--server", "http://x"])
     args = emulate.parse_args(["--server", "http://x", "--keys-file", "k.json"])
     assert args.transport == "http" and args.interval == 10
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_the_run_with_the_report_even_as_a_background_job(
+    server: FakeServer, tmp_path: Any, stop: int
+) -> None:
+    keys, report = tmp_path / "keys.json", tmp_path / "report.json"
+    keys.write_text(json.dumps([{"device_id": "17", "key": "key-1"}]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "firmware.emulate", "--server", server.url, "--keys-file",
+         str(keys), "--interval", "1", "--upload-interval", "1", "--report", str(report)],
+        stdout=subprocess.PIPE,
+        text=True,
+        # as a shell starts a background job: SIGINT ignored, which Python would keep
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert "virtual meters" in process.stdout.readline()
+        wait_until(lambda: len(server.telemetry) >= 2, timeout_s=20, what="two uploads")
+        process.send_signal(stop)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+    [meter] = json.loads(report.read_text())
+    sent = [r["seq"] for body in server.telemetry for r in body.get("readings", [body])]
+    assert meter["device_id"] == "17" and meter["buffered"] == []
+    assert sent == list(range(meter["first_seq"], meter["next_seq"]))  # held nothing back
