@@ -163,7 +163,9 @@ def plan_get_or_make(*, user_id: int, home_id: int | str, now: datetime) -> Plan
         user_id=user_id, home_id=home.pk, now=now, hours=PLAN_HORIZON_HOURS
     )
     digest = inputs.inputs_hash()
-    stored = HomePlan.objects.select_for_update().filter(home=home).first()
+    # The home's row is the lock: two first requests for a plan make one, not a conflict.
+    Home.objects.select_for_update().filter(pk=home.pk).first()
+    stored = HomePlan.objects.filter(home=home).first()
     if (
         stored is not None
         and stored.inputs_hash == digest
