@@ -34,18 +34,20 @@ from graphql_api.live.ledger import LedgerQuery
 from graphql_api.live.queries import EnergyStatsQuery
 from graphql_api.live.subscriptions import DeviceSubscription
 from graphql_api.metrics import OperationMetrics
+from graphql_api.planner.mutations import PlannerMutation
+from graphql_api.planner.queries import PlannerQuery
 from graphql_api.scalars import SCALAR_MAP
 
 logger = logging.getLogger("strawberry.execution")
 
 
 @strawberry.type
-class Query(DeviceQuery, EnergyStatsQuery, HardwareQuery, GridQuery, LedgerQuery):
+class Query(DeviceQuery, EnergyStatsQuery, HardwareQuery, GridQuery, LedgerQuery, PlannerQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, DeviceMutation, HardwareMutation, GridMutation):
+class Mutation(AccountMutation, DeviceMutation, HardwareMutation, GridMutation, PlannerMutation):
     pass
 
 

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "accounts",
     "devices",
     "grid",
+    "planner.apps.PlannerConfig",
     "graphql_api",
 ]
 

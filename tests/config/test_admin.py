@@ -25,6 +25,7 @@ from devices.models import (
     ReadingHourly,
 )
 from grid.models import SignalPoint
+from planner.models import HomePlan, OptimizationGoal
 from tests.accounts.factories import UserFactory
 from tests.devices.factories import (
     AirConditionerFactory,
@@ -88,6 +89,11 @@ def rows() -> None:
     SignalPoint.objects.create(
         signal="carbon_intensity", region="GB", source="a-provider", start=now,
         end=now + timedelta(minutes=30), value=180.0, fetched_at=now,
+    )  # fmt: skip
+    OptimizationGoal.objects.create(home=home, objective="carbon")
+    HomePlan.objects.create(
+        home=home, inputs_hash="0" * 64, objective="carbon", status="optimal", starts_at=now,
+        created_at=now, payload={"expected": {"cost": 1.0}},
     )  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""The planner: `setOptimizationGoal`, `forecast` and `plan`, of the caller's own homes."""
