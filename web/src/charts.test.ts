@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CARBON_PAIR, STACKS, costPair, pairSeries, stackedSeries } from './charts';
+import { CARBON_PAIR, STACKS, costPair, paddedRange, pairSeries, stackedSeries } from './charts';
 
 describe('stackedSeries', () => {
   it('stacks sources upwards and sinks downwards, cumulatively per bucket', () => {
@@ -34,5 +34,16 @@ describe('pairSeries', () => {
   it('reads a missing value as nothing, not as a gap', () => {
     const [, cost] = pairSeries([{ ...buckets[0], cost: Number.NaN }], costPair('USD'));
     expect(cost).toEqual([0]);
+  });
+});
+
+describe('paddedRange', () => {
+  it('adds half the smallest step between buckets on each side', () => {
+    expect(paddedRange([0, 3600, 10800])).toEqual([-1800, 12600]);
+  });
+
+  it('pads a single bucket by half an hour and has no range without buckets', () => {
+    expect(paddedRange([7200])).toEqual([5400, 9000]);
+    expect(paddedRange([])).toBeNull();
   });
 });

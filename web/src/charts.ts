@@ -107,15 +107,25 @@ export function lineChart(target: HTMLElement, xs: number[], ys: number[], label
   return new uPlot(options, [xs, ys], target);
 }
 
+/** The x range with half a bucket either side, so the first and last buckets' bars are whole. */
+export function paddedRange(xs: number[]): [number, number] | null {
+  if (xs.length === 0) return null;
+  let step = Infinity;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[i - 1]) step = Math.min(step, xs[i] - xs[i - 1]);
+  const half = (Number.isFinite(step) ? step : 3600) / 2;
+  return [xs[0] - half, xs[xs.length - 1] + half];
+}
+
 export function pairChart(target: HTMLElement, buckets: LedgerBucket[], pair: Pair, width: number): uPlot {
   // the first bar left of the bucket's start, the second right of it
   const left = uPlot.paths.bars!({ size: [0.35, 30], align: -1 });
   const right = uPlot.paths.bars!({ size: [0.35, 30], align: 1 });
+  const data = pairSeries(buckets, pair);
   const options: Options = {
     width,
     height: 240,
     title: pair.title,
-    scales: { x: { time: true } },
+    scales: { x: { time: true, range: (_u, min, max) => paddedRange(data[0]) ?? [min, max] } },
     axes: [{}, { label: pair.unit }],
     series: [
       {},
@@ -123,5 +133,5 @@ export function pairChart(target: HTMLElement, buckets: LedgerBucket[], pair: Pa
       { label: pair.second.label, fill: pair.second.colour, stroke: pair.second.colour, paths: right, points: { show: false } },
     ],
   };
-  return new uPlot(options, pairSeries(buckets, pair), target);
+  return new uPlot(options, data, target);
 }

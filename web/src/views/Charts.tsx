@@ -74,7 +74,7 @@ export function History({ homeId, currency }: { homeId: string; currency: string
       {buckets && buckets.length === 0 && <p>No energy recorded in this range yet.</p>}
       <div ref={chart} class="chart" data-testid="history-chart" data-buckets={buckets?.length ?? ''} aria-label="Energy per bucket, stacked bars" role="img" />
       <PairChart buckets={buckets} pair={costPair(currency)} testId="cost-chart" label={`Import cost and export revenue per bucket in ${currency}, paired bars`} />
-      <PairChart buckets={buckets} pair={CARBON_PAIR} testId="carbon-chart" label="Carbon emitted by imports and avoided by own generation per bucket, paired bars" />
+      <PairChart buckets={buckets} pair={CARBON_PAIR} testId="carbon-chart" label="Carbon emitted with imports and avoided through own generation per bucket, paired bars" />
     </section>
   );
 }
