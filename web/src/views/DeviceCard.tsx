@@ -8,6 +8,8 @@ import { isStale } from '../flow';
 
 const OPEN = new Set(['PENDING', 'SENT']);
 const POLL_MS = 1000;
+// the kinds whose stored energy the home's ledger books (its simulated stores)
+const STORES = new Set(['BATTERY', 'ELECTRIC_VEHICLE']);
 
 function useCommand(deviceId: string) {
   const [command, setCommand] = useState<CommandFragment | null>(null);
@@ -174,17 +176,18 @@ export function LiveValues({ live, now }: { live: LiveFragment; now: number }) {
 export type Stored = NonNullable<StoredEnergyQuery['ledger']>['storage'][number];
 
 /** What a store holds: its energy's average cost and carbon per kWh, from the home's ledger. */
-function StoredValues({ stored, currency }: { stored: Stored; currency: string }) {
-  const cost = money(stored.averageCostPerKwh, currency, 3);
+function StoredValues({ stored, currency }: { stored: Stored | null; currency: string }) {
+  const cost = money(stored?.averageCostPerKwh, currency, 3);
+  const stale = stored?.stale ?? true;
   return (
-    <dl class={`live stored${stored.stale ? ' stale' : ''}`} aria-label="Stored energy" data-stale={stored.stale ? 'true' : 'false'}>
+    <dl class={`live stored${stale ? ' stale' : ''}`} aria-label="Stored energy" data-stale={stale ? 'true' : 'false'}>
       <div>
         <dt>Stored cost</dt>
         <dd data-stored="cost">{cost === '—' ? cost : `${cost}/kWh`}</dd>
       </div>
       <div>
         <dt>Stored carbon</dt>
-        <dd data-stored="carbon">{grams(stored.averageCarbonGPerKwh, 'kWh')}</dd>
+        <dd data-stored="carbon">{grams(stored?.averageCarbonGPerKwh, 'kWh')}</dd>
       </div>
     </dl>
   );
@@ -208,7 +211,8 @@ export function DeviceCard({ device, live, stored, currency, now, onEdit, onDele
         </span>
       </header>
       <LiveValues live={live} now={now} />
-      {stored && <StoredValues stored={stored} currency={currency} />}
+      {/* shown (blank) before the first answer, so the card does not grow when it arrives */}
+      {STORES.has(device.kind) && device.source === 'SIMULATED' && <StoredValues stored={stored} currency={currency} />}
       <Controls device={device} />
       {device.source === 'PHYSICAL' && <KeyShownOnce deviceId={device.id} />}
       <footer>
