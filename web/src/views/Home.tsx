@@ -28,10 +28,12 @@ function useDeviceStates(devices: DeviceFieldsFragment[]): Record<string, LiveFr
   return states;
 }
 
-/** The stores' content with its average cost and carbon, asked again at each tick (`tick`). */
-function useStoredEnergy(homeId: string, tick: string | null): Record<string, Stored> {
+/** The stores' content with its average cost and carbon, asked again at each tick (`tick`);
+ * not asked at all for a home without simulated stores. */
+function useStoredEnergy(homeId: string, tick: string | null, hasStores: boolean): Record<string, Stored> {
   const [stored, setStored] = useState<Record<string, Stored>>({});
   useEffect(() => {
+    if (!hasStores) return;
     let current = true;
     // the totals of the range are not shown: a minute's range keeps the query cheap
     const to = new Date();
@@ -42,7 +44,7 @@ function useStoredEnergy(homeId: string, tick: string | null): Record<string, St
     return () => {
       current = false;
     };
-  }, [homeId, tick]);
+  }, [homeId, tick, hasStores]);
   return stored;
 }
 
@@ -55,7 +57,8 @@ export function HomePage({ homeId }: { homeId: string }) {
   useSubscription(EnergyStatsLiveDocument, { homeId }, (answer) => setStats(answer.energyStats), homeId);
   const devices = data?.home?.devices ?? [];
   const states = useDeviceStates(devices);
-  const stored = useStoredEnergy(homeId, stats?.timestamp ?? null);
+  const hasStores = devices.some((d) => d.source === 'SIMULATED' && (d.kind === 'BATTERY' || d.kind === 'ELECTRIC_VEHICLE'));
+  const stored = useStoredEnergy(homeId, stats?.timestamp ?? null, hasStores);
 
   if (error) return <p role="alert">{error}</p>;
   if (!data) return <p aria-busy="true">Loading…</p>;
