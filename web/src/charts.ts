@@ -1,4 +1,5 @@
-// uPlot charts: energy per bucket as stacked bars, a meter's power as a line.
+// uPlot charts: energy per bucket as stacked bars, cost and carbon per bucket as paired bars, a
+// meter's power as a line.
 import uPlot, { type AlignedData, type Options } from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -10,6 +11,48 @@ export interface Bucket {
   exportKwh: number;
   chargeKwh: number;
   dischargeKwh: number;
+}
+
+export interface LedgerBucket {
+  start: string;
+  cost: number;
+  revenue: number;
+  carbonG: number;
+  carbonAvoidedG: number;
+}
+
+/** Two quantities of each bucket side by side: what the home paid and earned, emitted and avoided. */
+export interface Pair {
+  title: string;
+  unit: string;
+  first: { key: keyof Omit<LedgerBucket, 'start'>; label: string; colour: string };
+  second: { key: keyof Omit<LedgerBucket, 'start'>; label: string; colour: string };
+  /** A bucket's value is multiplied by this (grams shown as kilograms). */
+  scale: number;
+}
+
+export function costPair(currency: string): Pair {
+  return {
+    title: `Cost and revenue (${currency})`,
+    unit: currency,
+    first: { key: 'cost', label: 'Import cost', colour: '#c92a2a' },
+    second: { key: 'revenue', label: 'Export revenue', colour: '#2b8a3e' },
+    scale: 1,
+  };
+}
+
+export const CARBON_PAIR: Pair = {
+  title: 'Carbon (kg CO₂e)',
+  unit: 'kg CO₂e',
+  first: { key: 'carbonG', label: 'Emitted by imports', colour: '#5c6677' },
+  second: { key: 'carbonAvoidedG', label: 'Avoided by own generation', colour: '#66a80f' },
+  scale: 0.001,
+};
+
+/** Times in seconds and the pair's two series, a missing value as 0. */
+export function pairSeries(buckets: LedgerBucket[], pair: Pair): [number[], number[], number[]] {
+  const value = (b: LedgerBucket, key: Pair['first']['key']) => (Number(b[key]) || 0) * pair.scale;
+  return [buckets.map((b) => Date.parse(b.start) / 1000), buckets.map((b) => value(b, pair.first.key)), buckets.map((b) => value(b, pair.second.key))];
 }
 
 /** Where energy came from (up) and went (down), each stack summed so bars sit on each other. */
@@ -62,4 +105,33 @@ export function lineChart(target: HTMLElement, xs: number[], ys: number[], label
     series: [{}, { label, stroke: '#1971c2', width: 2, points: { show: false } }],
   };
   return new uPlot(options, [xs, ys], target);
+}
+
+/** The x range with half a bucket either side, so the first and last buckets' bars are whole. */
+export function paddedRange(xs: number[]): [number, number] | null {
+  if (xs.length === 0) return null;
+  let step = Infinity;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[i - 1]) step = Math.min(step, xs[i] - xs[i - 1]);
+  const half = (Number.isFinite(step) ? step : 3600) / 2;
+  return [xs[0] - half, xs[xs.length - 1] + half];
+}
+
+export function pairChart(target: HTMLElement, buckets: LedgerBucket[], pair: Pair, width: number): uPlot {
+  // the first bar left of the bucket's start, the second right of it
+  const left = uPlot.paths.bars!({ size: [0.35, 30], align: -1 });
+  const right = uPlot.paths.bars!({ size: [0.35, 30], align: 1 });
+  const data = pairSeries(buckets, pair);
+  const options: Options = {
+    width,
+    height: 240,
+    title: pair.title,
+    scales: { x: { time: true, range: (_u, min, max) => paddedRange(data[0]) ?? [min, max] } },
+    axes: [{}, { label: pair.unit }],
+    series: [
+      {},
+      { label: pair.first.label, fill: pair.first.colour, stroke: pair.first.colour, paths: left, points: { show: false } },
+      { label: pair.second.label, fill: pair.second.colour, stroke: pair.second.colour, paths: right, points: { show: false } },
+    ],
+  };
+  return new uPlot(options, data, target);
 }

@@ -27,3 +27,21 @@ export function kwh(valueWh: number | null | undefined): string {
   if (valueWh === null || valueWh === undefined || Number.isNaN(valueWh)) return '—';
   return `${(valueWh / 1000).toFixed(3)} kWh`;
 }
+
+/** An amount in the tariff's currency (an unknown code shown after the number). */
+export function money(value: number | null | undefined, currency: string, digits = 2): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '—';
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  } catch {
+    return `${value.toFixed(digits)} ${currency}`;
+  }
+}
+
+/** Carbon in grams, as kilograms from 1000 g up. */
+export function grams(value: number | null | undefined, per = ''): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '—';
+  const suffix = per ? `/${per}` : '';
+  if (Math.abs(value) >= 1000) return `${(value / 1000).toFixed(2)} kg${suffix}`;
+  return `${Math.round(value)} g${suffix}`;
+}

@@ -1,8 +1,8 @@
-// History: a home's energy by hour or day, and a meter's readings.
+// History: a home's energy, cost and carbon by hour or day, and a meter's readings.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 import { run } from '../api';
-import { barsChart, lineChart } from '../charts';
+import { CARBON_PAIR, barsChart, costPair, lineChart, pairChart, type LedgerBucket, type Pair } from '../charts';
 import { EnergyHistoryDocument, ReadingsDocument, type HistoryBucket } from '../generated/graphql';
 
 function isoDay(date: Date): string {
@@ -26,10 +26,15 @@ function useChart(build: (el: HTMLElement, width: number) => uPlot | null, key: 
   return ref;
 }
 
-export function History({ homeId }: { homeId: string }) {
+function PairChart({ buckets, pair, testId, label }: { buckets: LedgerBucket[] | null; pair: Pair; testId: string; label: string }) {
+  const ref = useChart((el, width) => (buckets && buckets.length ? pairChart(el, buckets, pair, width) : null), `${pair.title}${JSON.stringify(buckets)}`);
+  return <div ref={ref} class="chart" data-testid={testId} data-buckets={buckets?.length ?? ''} aria-label={label} role="img" />;
+}
+
+export function History({ homeId, currency }: { homeId: string; currency: string }) {
   const today = new Date();
   const [range, setRange] = useState({ from: isoDay(new Date(today.getTime() - 86_400_000)), to: isoDay(new Date(today.getTime() + 86_400_000)), bucket: 'HOUR' as HistoryBucket });
-  const [buckets, setBuckets] = useState<Parameters<typeof barsChart>[1] | null>(null);
+  const [buckets, setBuckets] = useState<(Parameters<typeof barsChart>[1][number] & LedgerBucket)[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     run(EnergyHistoryDocument, { homeId, from: `${range.from}T00:00:00Z`, to: `${range.to}T00:00:00Z`, bucket: range.bucket })
@@ -68,6 +73,8 @@ export function History({ homeId }: { homeId: string }) {
       {error && <p role="alert">{error}</p>}
       {buckets && buckets.length === 0 && <p>No energy recorded in this range yet.</p>}
       <div ref={chart} class="chart" data-testid="history-chart" data-buckets={buckets?.length ?? ''} aria-label="Energy per bucket, stacked bars" role="img" />
+      <PairChart buckets={buckets} pair={costPair(currency)} testId="cost-chart" label={`Import cost and export revenue per bucket in ${currency}, paired bars`} />
+      <PairChart buckets={buckets} pair={CARBON_PAIR} testId="carbon-chart" label="Carbon emitted with imports and avoided through own generation per bucket, paired bars" />
     </section>
   );
 }

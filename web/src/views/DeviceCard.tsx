@@ -2,12 +2,14 @@
 // command's lifecycle (pending → sent → acknowledged, failed or expired).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { run } from '../api';
-import { CommandsDocument, DeleteDeviceDocument, RotateKeyDocument, SendCommandDocument, type CommandFragment, type DeviceFieldsFragment, type LiveFragment } from '../generated/graphql';
-import { number, percent, time, watts } from '../format';
+import { CommandsDocument, DeleteDeviceDocument, RotateKeyDocument, SendCommandDocument, type CommandFragment, type DeviceFieldsFragment, type LiveFragment, type StoredEnergyQuery } from '../generated/graphql';
+import { grams, money, number, percent, time, watts } from '../format';
 import { isStale } from '../flow';
 
 const OPEN = new Set(['PENDING', 'SENT']);
 const POLL_MS = 1000;
+// the kinds whose stored energy the home's ledger books (its simulated stores)
+const STORES = new Set(['BATTERY', 'ELECTRIC_VEHICLE']);
 
 function useCommand(deviceId: string) {
   const [command, setCommand] = useState<CommandFragment | null>(null);
@@ -171,7 +173,27 @@ export function LiveValues({ live, now }: { live: LiveFragment; now: number }) {
   );
 }
 
-export function DeviceCard({ device, live, now, onEdit, onDeleted }: { device: DeviceFieldsFragment; live: LiveFragment; now: number; onEdit: () => void; onDeleted: () => void }) {
+export type Stored = NonNullable<StoredEnergyQuery['ledger']>['storage'][number];
+
+/** What a store holds: its energy's average cost and carbon per kWh, from the home's ledger. */
+function StoredValues({ stored, currency }: { stored: Stored | null; currency: string }) {
+  const cost = money(stored?.averageCostPerKwh, currency, 3);
+  const stale = stored?.stale ?? true;
+  return (
+    <dl class={`live stored${stale ? ' stale' : ''}`} aria-label="Stored energy" data-stale={stale ? 'true' : 'false'}>
+      <div>
+        <dt>Stored cost</dt>
+        <dd data-stored="cost">{cost === '—' ? cost : `${cost}/kWh`}</dd>
+      </div>
+      <div>
+        <dt>Stored carbon</dt>
+        <dd data-stored="carbon">{grams(stored?.averageCarbonGPerKwh, 'kWh')}</dd>
+      </div>
+    </dl>
+  );
+}
+
+export function DeviceCard({ device, live, stored, currency, now, onEdit, onDeleted }: { device: DeviceFieldsFragment; live: LiveFragment; stored: Stored | null; currency: string; now: number; onEdit: () => void; onDeleted: () => void }) {
   const [error, setError] = useState<string | null>(null);
   async function remove() {
     if (!confirm(`Delete ${device.name}?`)) return;
@@ -189,6 +211,8 @@ export function DeviceCard({ device, live, now, onEdit, onDeleted }: { device: D
         </span>
       </header>
       <LiveValues live={live} now={now} />
+      {/* shown (blank) before the first answer, so the card does not grow when it arrives */}
+      {STORES.has(device.kind) && device.source === 'SIMULATED' && <StoredValues stored={stored} currency={currency} />}
       <Controls device={device} />
       {device.source === 'PHYSICAL' && <KeyShownOnce deviceId={device.id} />}
       <footer>

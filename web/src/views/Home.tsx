@@ -2,12 +2,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { client, run } from '../api';
 import { flowNodes, isStale } from '../flow';
-import { DeleteHomeDocument, DeviceStateLiveDocument, EnergyStatsLiveDocument, HomeDocument, type DeviceFieldsFragment, type LiveFragment, type StatsFragment } from '../generated/graphql';
+import { DeleteHomeDocument, DeviceStateLiveDocument, EnergyStatsLiveDocument, HomeDocument, StoredEnergyDocument, type DeviceFieldsFragment, type LiveFragment, type StatsFragment } from '../generated/graphql';
 import { percent } from '../format';
 import { useClock, useQuery, useSubscription } from '../live';
 import { History } from './Charts';
-import { DeviceCard } from './DeviceCard';
+import { DeviceCard, type Stored } from './DeviceCard';
 import { FlowDiagram } from './FlowDiagram';
+import { NowFigures } from './NowFigures';
 import { DeviceForm, HomeForm } from './Forms';
 
 function useDeviceStates(devices: DeviceFieldsFragment[]): Record<string, LiveFragment> {
@@ -27,6 +28,26 @@ function useDeviceStates(devices: DeviceFieldsFragment[]): Record<string, LiveFr
   return states;
 }
 
+/** The stores' content with its average cost and carbon, asked again at each tick (`tick`);
+ * not asked at all for a home without simulated stores. */
+function useStoredEnergy(homeId: string, tick: string | null, hasStores: boolean): Record<string, Stored> {
+  const [stored, setStored] = useState<Record<string, Stored>>({});
+  useEffect(() => {
+    if (!hasStores) return;
+    let current = true;
+    // the totals of the range are not shown: a minute's range keeps the query cheap
+    const to = new Date();
+    const from = new Date(to.getTime() - 60_000);
+    run(StoredEnergyDocument, { homeId, from: from.toISOString(), to: to.toISOString() })
+      .then(({ ledger }) => current && setStored(Object.fromEntries((ledger?.storage ?? []).map((s) => [s.deviceId, s]))))
+      .catch(() => undefined); // the cards keep the last values; the next tick asks again
+    return () => {
+      current = false;
+    };
+  }, [homeId, tick, hasStores]);
+  return stored;
+}
+
 export function HomePage({ homeId }: { homeId: string }) {
   const { data, error, reload } = useQuery(HomeDocument, { id: homeId }, homeId);
   const [stats, setStats] = useState<StatsFragment | null>(null);
@@ -36,11 +57,14 @@ export function HomePage({ homeId }: { homeId: string }) {
   useSubscription(EnergyStatsLiveDocument, { homeId }, (answer) => setStats(answer.energyStats), homeId);
   const devices = data?.home?.devices ?? [];
   const states = useDeviceStates(devices);
+  const hasStores = devices.some((d) => d.source === 'SIMULATED' && (d.kind === 'BATTERY' || d.kind === 'ELECTRIC_VEHICLE'));
+  const stored = useStoredEnergy(homeId, stats?.timestamp ?? null, hasStores);
 
   if (error) return <p role="alert">{error}</p>;
   if (!data) return <p aria-busy="true">Loading…</p>;
   if (!data.home) return <p role="alert">No such home.</p>;
   const home = data.home;
+  const currency = data.tariff?.currency ?? '';
   const stale = isStale(stats, now);
   const nodes = flowNodes(stats, devices.map((d) => ({ id: d.id, kind: d.kind, live: states[d.id] ?? d.live })));
 
@@ -72,7 +96,10 @@ export function HomePage({ homeId }: { homeId: string }) {
       {editing && typeof editing === 'object' && <DeviceForm homeId={home.id} device={editing} onDone={done} onCancel={() => setEditing(null)} />}
       <section aria-labelledby="flow-title" class="flow-section">
         <h2 id="flow-title">Power flow</h2>
-        <FlowDiagram nodes={nodes} stale={stale} consumptionW={stats?.consumptionW ?? null} timestamp={stats?.timestamp ?? null} />
+        <div class="flow-now">
+          <FlowDiagram nodes={nodes} stale={stale} consumptionW={stats?.consumptionW ?? null} timestamp={stats?.timestamp ?? null} />
+          <NowFigures stats={stats} stale={stale} currency={currency} />
+        </div>
         <p class="muted">
           Self-sufficiency <span data-testid="self-sufficiency">{percent(stats?.selfSufficiency)}</span>
           {stats?.storageSoc !== null && stats?.storageSoc !== undefined && <> · storage {percent(stats.storageSoc)}</>}
@@ -83,11 +110,11 @@ export function HomePage({ homeId }: { homeId: string }) {
         {devices.length === 0 && <p>No devices yet.</p>}
         <div class="cards">
           {devices.map((d) => (
-            <DeviceCard key={d.id} device={d} live={states[d.id] ?? d.live} now={now} onEdit={() => setEditing(d)} onDeleted={reload} />
+            <DeviceCard key={d.id} device={d} live={states[d.id] ?? d.live} stored={stored[d.id] ?? null} currency={currency} now={now} onEdit={() => setEditing(d)} onDeleted={reload} />
           ))}
         </div>
       </section>
-      <History homeId={home.id} />
+      <History homeId={home.id} currency={currency} />
     </>
   );
 }
