@@ -126,7 +126,7 @@ def test_the_flow_diagram_moves_with_each_tick_and_is_never_stale_while_ticks_ar
     instants = [s["instant"] for s in snapshots]
     assert instants == sorted(set(instants)), instants
     # (a device's state travels on its own subscription: on a loaded machine one may land after
-    # the next tick's stats, which then shows the previous numbers once; never twice running)
+    # the next tick's stats, which then shows the previous numbers once: at most once a run)
     unchanged = [
         (before, after) for before, after in pairwise(snapshots)
         if before["numbers"] == after["numbers"]
