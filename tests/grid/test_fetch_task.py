@@ -4,8 +4,6 @@ is retried with backoff, and its points are stored once it answers."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +13,10 @@ from celery_app import app
 from devices.live import store
 from grid.models import SignalPoint
 from tests.devices.factories import HomeFactory
+from tests.grid.celery_worker import default_queue_worker
 from tests.grid.worker import ATTEMPTS_KEY
 from tests.polling import wait_until
-from tests.simulators.farm.stack import ROOT, environment
+from tests.simulators.farm.stack import environment
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -29,27 +28,8 @@ def worker(tmp_path: Path) -> Iterator[Path]:
         GRID_PROVIDERS=json.dumps({"carbon_intensity": [{"kind": "flaky", "fail_times": 1}]}),
         GRID_FETCH_RETRY_BASE_S=1,
     )
-    eager = app.conf.task_always_eager
-    app.conf["CELERY_TASK_ALWAYS_EAGER"] = False
-    app.control.purge()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.grid.worker", "--", "--queues", "default",
-             "--concurrency", "1", "--pool", "prefork", "--without-heartbeat",
-             "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
+    with default_queue_worker(["tests.grid.worker", "--"], env, log):
         yield log
-    finally:
-        app.conf["CELERY_TASK_ALWAYS_EAGER"] = eager
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        print(log.read_text()[-4000:])
 
 
 def test_a_failing_provider_is_retried_and_then_stored(worker: Path) -> None:

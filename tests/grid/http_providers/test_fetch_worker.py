@@ -4,8 +4,6 @@ a 500 makes the task try again later, and the answer after it is stored with its
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from celery_app import app
 from grid.models import SignalPoint
 from tests.devices.factories import HomeFactory
+from tests.grid.celery_worker import default_queue_worker
 from tests.grid.http_providers.server import LocalServer, reply
 from tests.grid.http_providers.test_fetch_http import (
     REGION,
@@ -22,7 +21,7 @@ from tests.grid.http_providers.test_fetch_http import (
     carbon_until_an_hour_ahead,
 )
 from tests.polling import wait_until
-from tests.simulators.farm.stack import ROOT, environment
+from tests.simulators.farm.stack import environment
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -45,27 +44,8 @@ def worker(tmp_path: Path, http_server: LocalServer) -> Iterator[Path]:
         ]
     }
     env = environment(GRID_PROVIDERS=json.dumps(providers), GRID_FETCH_RETRY_BASE_S=1)
-    eager = app.conf.task_always_eager
-    app.conf["CELERY_TASK_ALWAYS_EAGER"] = False
-    app.control.purge()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--queues", "default",
-             "--concurrency", "1", "--pool", "prefork", "--without-heartbeat",
-             "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
+    with default_queue_worker(["celery", "-A", "celery_app", "worker"], env, log):
         yield log
-    finally:
-        app.conf["CELERY_TASK_ALWAYS_EAGER"] = eager
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        print(log.read_text()[-4000:])
 
 
 def test_a_500_is_retried_by_the_task_and_the_next_answer_stored(
