@@ -53,6 +53,7 @@ _ALL_SIGNALS = frozenset(Signal)
 _PRICES = frozenset({Signal.IMPORT_PRICE, Signal.EXPORT_PRICE})
 
 Parse = Callable[[bytes], list[Point]]
+ProviderFactory = Callable[[Signal, Mapping[str, Any]], Provider]
 
 
 class HttpProvider:
@@ -214,33 +215,30 @@ def _url(spec: Mapping[str, Any], default: str | None, allowed: frozenset[str]) 
     return url_template_check(url, allowed)
 
 
-def json_url_provider(signal: Signal, spec: Mapping[str, Any]) -> Provider:
-    """``{"kind": "json-url", "url": "https://host/path?start={start}&end={end}&region={region}",
-    "scale": 1}``: the generic JSON list of ``{start, end, value}``."""
-    _keys_check(spec, signal, "scale")
-    scale = _scale(spec)
-    return HttpProvider(
-        name=_name(spec, "json-url"),
-        signal=signal,
-        url=_url(spec, None, _TIME_PLACEHOLDERS),
-        options=HttpOptions.from_spec(spec),
-        regions=_regions(spec, _plain_id),
-        parse=lambda body: parsers.generic_json_parse(body, signal=signal, scale=scale),
-    )
+def _generic_url_provider(kind: str, parse: Callable[..., list[Point]]) -> ProviderFactory:
+    """The kind ``kind`` (``{"kind": …, "url": "https://host/path?start={start}&end={end}&region=
+    {region}", "scale": 1}``): a URL answering the generic ``{start, end, value}`` format that
+    ``parse`` reads, each value times ``scale``."""
+
+    def build(signal: Signal, spec: Mapping[str, Any]) -> Provider:
+        _keys_check(spec, signal, "scale")
+        scale = _scale(spec)
+        return HttpProvider(
+            name=_name(spec, kind),
+            signal=signal,
+            url=_url(spec, None, _TIME_PLACEHOLDERS),
+            options=HttpOptions.from_spec(spec),
+            regions=_regions(spec, _plain_id),
+            parse=lambda body: parse(body, signal=signal, scale=scale),
+        )
+
+    return build
 
 
-def csv_url_provider(signal: Signal, spec: Mapping[str, Any]) -> Provider:
-    """``{"kind": "csv-url", "url": …, "scale": 1}``: CSV with ``start,end,value`` columns."""
-    _keys_check(spec, signal, "scale")
-    scale = _scale(spec)
-    return HttpProvider(
-        name=_name(spec, "csv-url"),
-        signal=signal,
-        url=_url(spec, None, _TIME_PLACEHOLDERS),
-        options=HttpOptions.from_spec(spec),
-        regions=_regions(spec, _plain_id),
-        parse=lambda body: parsers.generic_csv_parse(body, signal=signal, scale=scale),
-    )
+#: A JSON list of ``{start, end, value}`` (bare or under ``"data"``).
+json_url_provider = _generic_url_provider("json-url", parsers.generic_json_parse)
+#: CSV with ``start,end,value`` columns.
+csv_url_provider = _generic_url_provider("csv-url", parsers.generic_csv_parse)
 
 
 UK_CARBON_INTENSITY_REGIONAL = (
@@ -367,7 +365,7 @@ def octopus_agile_provider(signal: Signal, spec: Mapping[str, Any]) -> Provider:
 
 
 #: The HTTP kinds: spec ``kind`` -> a function building the provider of a signal from a spec.
-HTTP_KINDS: dict[str, Callable[[Signal, Mapping[str, Any]], Provider]] = {
+HTTP_KINDS: dict[str, ProviderFactory] = {
     "json-url": json_url_provider,
     "csv-url": csv_url_provider,
     "uk-carbon-intensity": uk_carbon_intensity_provider,
