@@ -3,12 +3,14 @@ fresh). Every mistake is a field error; a home that is not the user's is "not fo
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import orjson
 from django.db import transaction
 
 from devices.errors import ErrorCode, field_error, not_found
@@ -145,6 +147,8 @@ def _payload(inputs: HomeInputs, plan: Plan, baseline: Plan) -> dict[str, Any]:
             "pv_w": _series(inputs.fleet.forecasts.pv_w[0]),
             "base_load_w": _series(inputs.fleet.forecasts.base_load_w[0]),
             "indoor_c": _series(sp.indoor_c[0]),
+            "import_price_per_kwh": _series(inputs.fleet.signals.import_price_per_kwh[0]),
+            "carbon_g_per_kwh": _series(inputs.fleet.signals.carbon_g_per_kwh[0]),
         },
         "devices": per_device,
     }
@@ -175,13 +179,15 @@ def plan_get_or_make(*, user_id: int, home_id: int | str, now: datetime) -> Plan
     plan = plan_fleet(inputs.fleet)
     baseline = greedy(inputs.fleet)
     status = str(plan.status[0])
+    payload = _payload(inputs, plan, baseline)
     values = {
         "inputs_hash": digest,
+        "plan_hash": plan_hash(payload),
         "objective": str(inputs.fleet.objective),
         "status": status,
         "starts_at": inputs.starts_at,
         "created_at": now,
-        "payload": _payload(inputs, plan, baseline),
+        "payload": payload,
     }
     if stored is None:
         stored = HomePlan.objects.create(home=home, **values)
@@ -190,6 +196,12 @@ def plan_get_or_make(*, user_id: int, home_id: int | str, now: datetime) -> Plan
             setattr(stored, name, value)
         stored.save()
     return _view(stored, reused=False)
+
+
+def plan_hash(payload: dict[str, Any]) -> str:
+    """SHA-256 of a plan's setpoints: every device's power per interval, and the start."""
+    devices = [(d["device_id"], d["power_w"]) for d in payload["devices"]]
+    return hashlib.sha256(orjson.dumps(devices)).hexdigest()
 
 
 def _view(stored: HomePlan, *, reused: bool) -> PlanView:
