@@ -31,6 +31,7 @@ References
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -443,3 +444,49 @@ class Fleet:
             bad = np.asarray(present, dtype=bool) & ~ok & (reasons == "")
             reasons[bad] = f"{name} {message}"
         return np.asarray(reasons.astype(str))
+
+
+def fleet_concat(fleets: Sequence[Fleet]) -> Fleet:
+    """
+    One fleet of the homes of ``fleets``, in order (the inverse of ``Fleet.select``).
+
+    Every fleet must have the same horizon, interval, objective and settings: homes with
+    different goals are planned as separate fleets. Raises ValueError otherwise, or when
+    ``fleets`` is empty.
+    """
+    if not fleets:
+        msg = "no fleets to concatenate"
+        raise ValueError(msg)
+    first = fleets[0]
+    settings = ("intervals", "objective", "weights", "dt_s", "hold_storage_levels",
+                "comfort_penalty_per_k_h", "storage_wear_per_kwh")  # fmt: skip
+    for other in fleets[1:]:
+        for name in settings:
+            if getattr(other, name) != getattr(first, name):
+                msg = f"fleets differ in {name}: {getattr(first, name)!r}, {getattr(other, name)!r}"
+                raise ValueError(msg)
+
+    def joined(group_name: str) -> Any:
+        groups = [getattr(fleet, group_name) for fleet in fleets]
+        values: dict[str, FloatArray] = {}
+        for name in groups[0].__dataclass_fields__:
+            parts = []
+            for fleet, group in zip(fleets, groups, strict=True):
+                value = np.asarray(getattr(group, name))
+                if name == "charge_target_soc" and value.size == 0:
+                    value = np.ones(fleet.homes)  # empty means "full" for every home
+                parts.append(value)
+            values[name] = np.concatenate(parts, axis=0)
+        return replace(groups[0], **values)
+
+    return replace(
+        first,
+        signals=joined("signals"),
+        forecasts=joined("forecasts"),
+        batteries=joined("batteries"),
+        vehicles=joined("vehicles"),
+        thermal=joined("thermal"),
+        generators=joined("generators"),
+        grid_import_max_w=np.concatenate([fleet.grid_import_max_w for fleet in fleets]),
+        grid_export_max_w=np.concatenate([fleet.grid_export_max_w for fleet in fleets]),
+    )
