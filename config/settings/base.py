@@ -192,6 +192,10 @@ GRID_FETCH_AHEAD_S = env.int("GRID_FETCH_AHEAD_S", default=36 * 3600)
 # The first retry of a failed provider waits this long; each next one twice as long (3 at most).
 GRID_FETCH_RETRY_BASE_S = env.int("GRID_FETCH_RETRY_BASE_S", default=30)
 
+# The planner (docs/architecture.md "The planner"): how often beat plans the fleet (a
+# plan_shard task per SIM_SHARD_HOMES range of homes with a goal, on the sim queue).
+PLANNER_INTERVAL_S = env.int("PLANNER_INTERVAL_S", default=15 * 60)
+
 # GraphQL guards (graphql_api/documents.py): checked before a document is validated.
 GRAPHQL_MAX_BODY_BYTES = env.int("GRAPHQL_MAX_BODY_BYTES", default=128 * 1024)
 GRAPHQL_MAX_DOCUMENT_BYTES = env.int("GRAPHQL_MAX_DOCUMENT_BYTES", default=32 * 1024)

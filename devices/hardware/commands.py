@@ -37,6 +37,7 @@ from devices.models import (
     EnergyMeter,
     EvMode,
 )
+from devices.validators import MAX_POWER_W
 from monitoring import metrics
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,13 @@ _ARGS: dict[str, tuple[str, ...]] = {
     "set_setpoint": ("setpoint_c",),
     "set_battery_reserve": ("min_soc",),
     "set_generator_running": ("running",),
+    "set_power": ("power_w", "until"),
 }
+# The kinds a plan gives a power to (planner.inputs.HomeDevices.planned).
+SET_POWER_KINDS = frozenset({
+    DeviceKind.BATTERY, DeviceKind.ELECTRIC_VEHICLE, DeviceKind.HEATER,
+    DeviceKind.AIR_CONDITIONER, DeviceKind.GENERATOR,
+})  # fmt: skip
 
 
 def _only_known_args(command: str, args: Mapping[str, Any]) -> None:
@@ -108,10 +115,25 @@ def command_send(
         device = selectors.device_get(user_id=user_id, device_id=device_id)
     except Device.DoesNotExist:
         raise errors.not_found("device_id", "Device") from None
-    now = now_utc()
     if device.source == DeviceSource.SIMULATED:
         return _command_apply_simulated(user_id=user_id, device=device, command=command, args=args)
-    _validate_meter_command(command, args)
+    return command_issue(device=device, command=command, args=args)
+
+
+def command_issue(
+    *,
+    device: Device,
+    command: str,
+    args: Mapping[str, Any],
+    now: datetime | None = None,
+    after_commit: bool = False,
+) -> DeviceCommand:
+    """Store a command to a physical device (checked for the device) as ``pending`` and publish
+    it when the device is online: at once, or with ``after_commit`` once the current
+    transaction commits (a device may answer before a later commit). For callers that have
+    already decided the device is theirs to command (``command_send``, the planner)."""
+    now = now or now_utc()
+    args = _validate_physical_command(device, command, args)
     cmd = DeviceCommand.objects.create(
         device=device,
         command=command,
@@ -121,8 +143,44 @@ def command_send(
     )
     metrics.commands_counted(CommandStatus.PENDING)
     if device.status == DeviceStatus.ONLINE:
-        command_publish(command=cmd, now=now)
+        if after_commit:
+            transaction.on_commit(lambda: command_publish(command=cmd), robust=True)
+        else:
+            command_publish(command=cmd, now=now)
     return cmd
+
+
+def _validate_physical_command(
+    device: Device, command: str, args: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The command's checked arguments: a meter takes the meter commands, any other physical
+    device those and ``set_power`` (when a plan drives its kind)."""
+    if command != "set_power" or device.kind == DeviceKind.ENERGY_METER:
+        if command == "set_power":
+            raise _invalid(
+                "command",
+                "set_power applies to batteries, cars, heaters, air conditioners and "
+                "generators, not to an energy meter.",
+                "wrong_kind",
+            )
+        _validate_meter_command(command, args)
+        return dict(args)
+    if device.kind not in SET_POWER_KINDS:
+        raise _invalid("command", f"set_power does not apply to a {device.kind}.", "wrong_kind")
+    _only_known_args(command, args)
+    if "power_w" not in args or "until" not in args:
+        raise _invalid("args", "set_power needs {power_w, until}.", "invalid")
+    power_w = _float(args["power_w"])
+    if abs(power_w) > MAX_POWER_W:
+        raise _invalid("args", f"power_w must be within ±{MAX_POWER_W:.0f} W.", "invalid")
+    until = args["until"]
+    try:
+        end = datetime.fromisoformat(until) if isinstance(until, str) else None
+    except ValueError:
+        end = None
+    if end is None or end.tzinfo is None:
+        raise _invalid("args", "until must be an ISO-8601 instant with its offset.", "invalid")
+    return {"power_w": power_w, "until": end.isoformat()}
 
 
 def _command_apply_simulated(

@@ -1,5 +1,5 @@
-"""Install (or update) the farm's periodic tick and the grid signals' fetch in
-django-celery-beat; idempotent."""
+"""Install (or update) the farm's periodic tick, the grid signals' fetch and the planner's
+runs in django-celery-beat; idempotent."""
 
 from typing import Any
 
@@ -9,6 +9,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 TICK_TASK_NAME = "simulation farm: energy tick"
 SIGNALS_TASK_NAME = "grid signals: fetch"
+PLAN_TASK_NAME = "planner: plan the fleet"
+APPLY_TASK_NAME = "planner: apply plans to physical devices"
+APPLY_EVERY_S = 60
 
 
 def _install(name: str, defaults: dict[str, Any]) -> str:
@@ -68,3 +71,27 @@ class Command(BaseCommand):
             },
         )
         self.stdout.write(f"setup_schedule: grid signals every {fetch_s}s ({outcome})")
+        # The planner (planner.tasks), by name too: the fleet in shards every
+        # PLANNER_INTERVAL_S, and every minute each physical device's action of the current
+        # interval (once per interval: a Decision per device and interval start).
+        plan_s = int(settings.PLANNER_INTERVAL_S)
+        for name, task, every_s in (
+            (PLAN_TASK_NAME, "planner.plan_fleet", plan_s),
+            (APPLY_TASK_NAME, "planner.apply_plans", APPLY_EVERY_S),
+        ):
+            every, _ = IntervalSchedule.objects.get_or_create(
+                every=every_s, period=IntervalSchedule.SECONDS
+            )
+            outcome = _install(
+                name,
+                {
+                    "task": task,
+                    "interval": every,
+                    "queue": "default",
+                    "expire_seconds": max(1, every_s // 2),
+                    "enabled": True,
+                    "args": "[]",
+                    "kwargs": "{}",
+                },
+            )
+            self.stdout.write(f"setup_schedule: {task} every {every_s}s ({outcome})")
