@@ -7,6 +7,7 @@ A home's region is its tariff's ``region`` when set, otherwise its own 1° cell
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -292,6 +293,29 @@ DEFAULT_CURRENCY = "EUR"
 def tariff_view(*, user_id: int, home_id: int | str) -> TariffView:
     """The tariff of the user's home ``home_id``; ``Home.DoesNotExist`` otherwise."""
     home, tariff, region = home_grid(user_id=user_id, home_id=home_id)
+    return _tariff_view(home, tariff, region)
+
+
+def tariff_views_for_homes(*, homes: Sequence[Home]) -> dict[int, TariffView]:
+    """The tariff of each of ``homes`` (already read, e.g. a planning shard's), by home id,
+    in two queries whatever their number."""
+    tariffs_by_home = {
+        tariff.home_id: tariff
+        for tariff in Tariff.objects.filter(home__in=[home.pk for home in homes]).prefetch_related(
+            Prefetch("periods", queryset=TariffPeriod.objects.order_by("start"))
+        )
+    }
+    views = {}
+    for home in homes:
+        tariff = tariffs_by_home.get(home.pk)
+        region = (tariff.region if tariff is not None else "") or home_region(
+            home.latitude, home.longitude
+        )
+        views[home.pk] = _tariff_view(home, tariff, region)
+    return views
+
+
+def _tariff_view(home: Home, tariff: Tariff | None, region: str) -> TariffView:
     spec = tariff_spec(tariff, home.timezone)
     if tariff is None:
         return TariffView(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from devices.models import (
 from grid import resolver
 from grid import selectors as grid_selectors
 from grid.providers.base import Signal
+from grid.tariffs import TariffSpec
 from planner import forecast
 from planner.models import DEFAULT_EXPORT_MAX_W, DEFAULT_IMPORT_MAX_W, OptimizationGoal
 from planner.problem import (
@@ -141,8 +142,10 @@ class HomeInputs:
 
 def home_devices(home: Home) -> HomeDevices:
     """The home's devices by kind, in id order."""
-    found = list(Device.objects.filter(home=home).select_subclasses().order_by("pk"))
+    return _by_kind(list(Device.objects.filter(home=home).select_subclasses().order_by("pk")))
 
+
+def _by_kind(found: list[Any]) -> HomeDevices:
     def of(kind: type[Any]) -> list[Any]:
         return [device for device in found if isinstance(device, kind)]
 
@@ -157,11 +160,43 @@ def home_devices(home: Home) -> HomeDevices:
     )
 
 
+SeriesKey = tuple[str, TariffSpec, datetime, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedReads:
+    """What many homes' inputs read once for all of them (a planning shard's): each home's
+    devices and tariff, and each region and tariff's resolved signals (filled as used)."""
+
+    devices: dict[int, HomeDevices]
+    tariffs: dict[int, grid_selectors.TariffView]
+    series: dict[SeriesKey, dict[Signal, FloatArray]] = field(default_factory=dict)
+
+
+def shared_reads(homes: Sequence[Home]) -> SharedReads:
+    """The devices (one query) and tariffs (two) of ``homes``."""
+    found: dict[int, list[Any]] = {home.pk: [] for home in homes}
+    devices = Device.objects.filter(home__in=list(found)).select_subclasses().order_by("pk")
+    for device in devices:
+        found[device.home_id].append(device)
+    return SharedReads(
+        devices={pk: _by_kind(listed) for pk, listed in found.items()},
+        tariffs=grid_selectors.tariff_views_for_homes(homes=homes),
+    )
+
+
 def _signals(
-    home: Home, starts_at: datetime, intervals: int
+    home: Home, starts_at: datetime, intervals: int, shared: SharedReads | None = None
 ) -> tuple[dict[Signal, FloatArray], str]:
-    """Each signal per 15-minute interval from the home's resolved series (half-hourly)."""
-    view = grid_selectors.tariff_view(user_id=home.owner_id, home_id=home.pk)
+    """Each signal per 15-minute interval from the home's resolved series (half-hourly); homes
+    of one region and tariff share them through ``shared``."""
+    if shared is not None and home.pk in shared.tariffs:
+        view = shared.tariffs[home.pk]
+    else:
+        view = grid_selectors.tariff_view(user_id=home.owner_id, home_id=home.pk)
+    key: SeriesKey = (view.region, view.spec, starts_at, intervals)
+    if shared is not None and key in shared.series:
+        return shared.series[key], view.currency
     end = starts_at + timedelta(seconds=INTERVAL_S * intervals)
     series = resolver.home_series(region=view.region, spec=view.spec, start=starts_at, end=end)
     starts = [starts_at + timedelta(seconds=INTERVAL_S * t) for t in range(intervals)]
@@ -174,7 +209,10 @@ def _signals(
             while j + 1 < len(points) and points[j].end <= at:
                 j += 1
             row[t] = points[j].value
+        row.flags.writeable = False  # shared between homes
         values[signal] = row
+    if shared is not None:
+        shared.series[key] = values
     return values, view.currency
 
 
@@ -184,11 +222,20 @@ def _weighted(values: Sequence[float], weights: Sequence[float]) -> float:
 
 
 def home_inputs(
-    *, home: Home, goal: OptimizationGoal | None, starts_at: datetime, intervals: int
+    *,
+    home: Home,
+    goal: OptimizationGoal | None,
+    starts_at: datetime,
+    intervals: int,
+    shared: SharedReads | None = None,
 ) -> HomeInputs:
-    """The home's problem over ``intervals`` 15-minute intervals from ``starts_at``."""
-    devices = home_devices(home)
-    signal, currency = _signals(home, starts_at, intervals)
+    """The home's problem over ``intervals`` 15-minute intervals from ``starts_at`` (its
+    devices, tariff and signals from ``shared`` where read there)."""
+    if shared is not None and home.pk in shared.devices:
+        devices = shared.devices[home.pk]
+    else:
+        devices = home_devices(home)
+    signal, currency = _signals(home, starts_at, intervals, shared)
     shape = (1, intervals)
     outdoor = signal[Signal.TEMPERATURE]
     clouds = np.clip(signal[Signal.CLOUD_COVER], 0.0, 1.0)

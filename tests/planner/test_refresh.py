@@ -3,7 +3,7 @@ unchanged inputs kept within the interval, one bad home never stopping the other
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from tests.devices.factories import (
     HomeFactory,
     SolarPanelFactory,
 )
+from tests.grid.factories import TariffFactory, TariffPeriodFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,14 +60,27 @@ def test_every_home_with_a_goal_is_planned_and_none_without(user: Any, other_use
         assert plan.payload["timing"]["solve_s"] > 0
 
 
-def test_a_plan_made_together_is_the_plan_made_alone(user: Any) -> None:
-    homes = [_home(user) for _ in range(3)]
+def test_a_home_planned_with_its_shard_has_the_inputs_and_optimum_it_has_alone(user: Any) -> None:
+    # Read together: devices and tariffs per range, signals per region and tariff.
+    homes = [_home(user) for _ in range(4)]
+    TariffFactory(home=homes[1], import_price_per_kwh=0.45, export_price_per_kwh=0.02)
+    TariffPeriodFactory(
+        tariff__home=homes[2], start=time(17), end=time(21), import_price_per_kwh=0.6
+    )
     refresh(homes, QUARTER)
-    together = {p.home_id: p.payload for p in HomePlan.objects.all()}
+    together = {p.home_id: p for p in HomePlan.objects.all()}
     HomePlan.objects.all().delete()
-    view = services.plan_get_or_make(user_id=user.pk, home_id=homes[1].pk, now=QUARTER)
-    assert view.payload["devices"] == together[homes[1].pk]["devices"]
-    assert view.payload["expected"] == together[homes[1].pk]["expected"]
+    for home in homes:
+        view = services.plan_get_or_make(user_id=user.pk, home_id=home.pk, now=QUARTER)
+        stored = together[home.pk].payload
+        assert view.inputs_hash == together[home.pk].inputs_hash
+        for name in ("pv_w", "base_load_w", "import_price_per_kwh", "carbon_g_per_kwh"):
+            assert view.payload["intervals"][name] == stored["intervals"][name]
+        # Equal optima may differ in setpoints (each solve starts from the previous basis).
+        assert view.payload["expected"]["cost"] == pytest.approx(stored["expected"]["cost"])
+    prices = {h.pk: together[h.pk].payload["intervals"]["import_price_per_kwh"] for h in homes}
+    assert set(prices[homes[1].pk]) == {0.45}
+    assert 0.6 in prices[homes[2].pk] and 0.6 not in prices[homes[0].pk]
 
 
 def test_a_replan_in_the_same_interval_keeps_the_plan_and_the_next_interval_renews_it(
