@@ -73,7 +73,7 @@ bench-physics: install-dev
 	$(PY) -m bench.physics
 
 bench-plan: install-dev
-	$(PY) -m bench.plan
+	$(PY) -m tests.with_servers -- python -m bench.plan
 
 bench-ingest: install-dev
 	$(PY) -m tests.with_servers -- python -m bench.ingest

@@ -1,9 +1,11 @@
 """
 Benchmark: day-ahead plans for fleets of homes, and what they save against the greedy rule.
 
-Run with ``python -m bench.plan`` (options: ``--homes``, ``--pool``, ``--week-homes``,
-``--profile``). Each home has solar, a battery, a car and a heater (``planner.synthetic``,
-seeded), 96 intervals of 15 minutes. Drawing the inputs is setup and not timed.
+Run with ``python -m tests.with_servers -- python -m bench.plan`` (``make bench-plan``;
+options: ``--homes``, ``--pool``, ``--week-homes``, ``--profile``, ``--celery-homes``,
+``--workers``, ``--shard-homes``). Each home has solar, a battery, a car and a heater
+(``planner.synthetic``, seeded), 96 intervals of 15 minutes. Drawing the inputs is setup and
+not timed.
 
 1. For each fleet size: the build (the whole fleet's arrays in one vectorised pass, shared
    out per home) and each home's solve (HiGHS, one thread, warm-started from the previous
@@ -16,6 +18,13 @@ seeded), 96 intervals of 15 minutes. Drawing the inputs is setup and not timed.
    saved. Stores must end each planned day at least as full as they started; the greedy
    rule has no such duty and ends fuller, so its change of stored energy is printed beside
    the savings, and "net" counts that extra energy as worth its day's mean import price.
+3. Through Celery workers: for each of ``--celery-homes`` the homes are seeded into their own
+   database (``seed_farm``: solar, battery, car and heater per home; a cost goal each, by
+   ``bulk_create``), ``--workers`` real worker processes (concurrency 1 each) start on the
+   ``default`` and ``sim`` queues, ``planner.plan_fleet`` is sent as beat would, and the run
+   ends when every home has a plan made after the send. Prints the wall time, plans/s, the
+   p50/p99 per home of reading its inputs from the database, building and solving, and the
+   wall time against the 60 s target and against part 1's one-process time of the same size.
 """
 
 from __future__ import annotations
@@ -25,12 +34,20 @@ import cProfile
 import os
 import platform
 import pstats
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from multiprocessing import get_context
+from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
+from django.db.models import Count
 
+from bench.common import ROOT, bench_env, fresh_database, manage
+from config.local_servers import stop_process
 from planner.greedy import greedy
 from planner.optimize import Solver, optimize
 from planner.outcome import STATUS_OPTIMAL, Plan
@@ -56,7 +73,7 @@ def _shard(homes: int, seed: int) -> tuple[float, float, np.ndarray, np.ndarray,
     return started, ended, plan.build_s, plan.solve_s, int((plan.status == STATUS_OPTIMAL).sum())
 
 
-def fleet_run(homes: int, pool: int) -> None:
+def fleet_run(homes: int, pool: int) -> float:
     fleet = sample_fleet(homes, seed=SEED)
     started = time.perf_counter()
     plan = optimize(fleet, solver=Solver())
@@ -81,6 +98,7 @@ def fleet_run(homes: int, pool: int) -> None:
         f"{homes:>6} homes, {pool} processes: wall {last - first:7.2f} s  ({optimal} optimal)  "
         f"solve {_percentiles(solves)}"
     )
+    return wall
 
 
 def _stored(fleet: Fleet, plan: Plan) -> tuple[float, float]:
@@ -163,12 +181,134 @@ def reference_week(homes: int) -> None:
         )
 
 
+TARGET_S = 60.0
+"""The fleet's plans are wanted within a minute."""
+
+
+def _seed_goals(env: dict[str, str], homes: int) -> float:
+    """Grow the bench database to ``homes`` homes of solar, battery, car and heater, each
+    with a cost goal; returns the seconds it took."""
+    from devices.models import Home
+    from planner.models import OptimizationGoal
+
+    started = time.perf_counter()
+    have = Home.objects.count()
+    if homes > have:
+        # Four devices per home in seed_farm's shares: a panel, a battery, a car, a heater.
+        manage(env, "seed_farm", "--homes", str(homes - have), "--devices-per-home", "4")
+    missing = Home.objects.filter(optimization_goal__isnull=True).values_list("pk", flat=True)
+    OptimizationGoal.objects.bulk_create(
+        [OptimizationGoal(home_id=pk, objective="cost") for pk in missing], batch_size=5000
+    )
+    return time.perf_counter() - started
+
+
+def through_celery(
+    sizes: list[int], workers: int, shard_homes: int, one_process: dict[int, float]
+) -> None:
+    database_url = fresh_database(f"{_database_base()}_bench_plan")
+    extra = {"SIM_SHARD_HOMES": str(shard_homes)} if shard_homes else {}
+    env = bench_env(database_url, **extra)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from celery_app import app
+    from devices.live import store
+    from planner.models import HomePlan
+
+    print(
+        f"\nthrough Celery workers: {workers} worker processes (concurrency 1 each), "
+        f"{settings.SIM_SHARD_HOMES} homes per shard, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+    store.client().flushdb()
+    app.control.purge()
+    for homes in sizes:
+        seeded_s = _seed_goals(env, homes)
+        HomePlan.objects.all().delete()
+        processes = [_worker(env, k) for k in range(workers)]
+        try:
+            _wait_for_workers(app, workers)
+            sent_at = datetime.now(UTC)
+            started = time.perf_counter()
+            app.send_task("planner.plan_fleet", kwargs={}, queue="default")
+            made = HomePlan.objects.filter(created_at__gte=sent_at)
+            deadline = time.monotonic() + 3600
+            while made.count() < homes:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{made.count()} of {homes} plans after an hour")
+                time.sleep(0.2)
+            wall = time.perf_counter() - started
+        finally:
+            for process in processes:
+                stop_process(process, timeout_s=30)
+        timing = np.array(
+            list(
+                made.values_list(
+                    "payload__timing__inputs_s", "payload__timing__build_s",
+                    "payload__timing__solve_s",
+                )
+            ),
+            dtype=float,
+        )  # fmt: skip
+        statuses = dict(
+            made.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+        )
+        inputs_s, build_s, solve_s = timing[:, 0], timing[:, 1], timing[:, 2]
+        print(
+            f"{homes:>6} homes through Celery: wall {wall:7.2f} s  {homes / wall:7.1f} plans/s  "
+            f"{statuses}  (seeded in {seeded_s:.1f} s)",
+            flush=True,
+        )
+        print(f"         inputs total {inputs_s.sum():6.2f} s  {_percentiles(inputs_s)}")
+        print(f"         build  total {build_s.sum():6.2f} s  {_percentiles(build_s)}")
+        print(f"         solve  total {solve_s.sum():6.2f} s  {_percentiles(solve_s)}")
+        reference = one_process.get(homes)
+        versus = f", {wall / reference:.2f}x the one-process time" if reference else ""
+        print(
+            f"         wall / 60 s target {wall / TARGET_S:.2f}{versus}; load average "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+            flush=True,
+        )
+
+
+def _database_base() -> str:
+    return urlsplit(os.environ["DATABASE_URL"]).path.strip("/") or "gridtwin"
+
+
+def _worker(env: dict[str, str], index: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--queues", "default,sim",
+         "--concurrency", "1", "--pool", "prefork", "--hostname", f"bench-plan-{index}@%h",
+         "--without-heartbeat", "--without-mingle", "--without-gossip",
+         "--loglevel", "WARNING"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _wait_for_workers(app: Any, workers: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(app.control.ping(timeout=0.5) or []) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{workers} workers did not answer within {timeout_s:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--homes", default="1000,10000", help="fleet sizes, comma-separated")
     parser.add_argument("--pool", type=int, default=2, help="processes for the pooled run")
     parser.add_argument("--week-homes", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="cProfile one 1,000-home plan")
+    parser.add_argument(
+        "--celery-homes", default="1000,10000", help="fleet sizes through Celery ('' skips)"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--shard-homes", type=int, default=0, help="SIM_SHARD_HOMES override")
     args = parser.parse_args()
     print(
         f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
@@ -180,9 +320,13 @@ def main() -> None:
         profiler.runcall(optimize, fleet, solver=Solver())
         pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
         return
+    one_process: dict[int, float] = {}
     for homes in (int(value) for value in args.homes.split(",")):
-        fleet_run(homes, args.pool)
+        one_process[homes] = fleet_run(homes, args.pool)
     reference_week(args.week_homes)
+    if args.celery_homes:
+        sizes = [int(value) for value in args.celery_homes.split(",")]
+        through_celery(sizes, args.workers, args.shard_homes, one_process)
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
