@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.db import connection
 from django.db.models import Count, Max
 
 from devices.live import store
@@ -356,69 +357,93 @@ def decisions_record(data: ShardData, plans: ShardPlans, k: IntArray, dispatch: 
         "heater": (pop.heaters, dispatch.heater_w),
         "air_conditioner": (pop.air_conditioners, dispatch.air_conditioner_w),
         "generator": (
-            pop.generators,
-            _at(plans.setpoints["generator"], k[pop.generators.home_index]),
+            pop.generators, _at(plans.setpoints["generator"], k[pop.generators.home_index])
         ),
-    }
-    records: list[Decision] = []
+    }  # fmt: skip
+    price, carbon = _at(plans.import_price, k), _at(plans.carbon_g_per_kwh, k)
+    columns: dict[str, list[Any]] = {name: [] for name in _DECISION_COLUMNS}
     for kind, (bundle, power) in powers.items():
         rows = np.flatnonzero(np.isfinite(power))
         if not rows.size:
             continue
         homes = bundle.home_index[rows]
-        starts = plans.start_s[homes] + k[homes] * INTERVAL_S
-        fresh = [
-            i for i, (row, start) in enumerate(zip(rows.tolist(), starts.tolist(), strict=True))
-            if _RECORDED.get(int(bundle.device_id[row])) != (int(start), plans.plan_hash[homes[i]])
-        ]  # fmt: skip
-        if not fresh:
+        starts = (plans.start_s[homes] + k[homes] * INTERVAL_S).astype(np.int64)
+        device_ids = bundle.device_id[rows]
+        fresh = np.array([
+            _RECORDED.get(d) != (s, plans.plan_hash[h])
+            for d, s, h in zip(device_ids.tolist(), starts.tolist(), homes.tolist(), strict=True)
+        ], dtype=np.bool_)  # fmt: skip
+        if not fresh.any():
             continue
-        rows, homes, starts = rows[fresh], homes[fresh], starts[fresh]
-        setpoint = power[rows]
-        actions = action_names(kind, setpoint)
-        cost, carbon = expected_effect(
+        homes, starts, device_ids = homes[fresh], starts[fresh], device_ids[fresh]
+        setpoint = power[rows[fresh]]
+        cost, grams = expected_effect(
             kind,
             setpoint,
-            import_price_per_kwh=np.nan_to_num(_at(plans.import_price, k)[homes]),
-            carbon_g_per_kwh=np.nan_to_num(_at(plans.carbon_g_per_kwh, k)[homes]),
+            import_price_per_kwh=np.nan_to_num(price[homes]),
+            carbon_g_per_kwh=np.nan_to_num(carbon[homes]),
             interval_s=INTERVAL_S,
         )
-        for i, row in enumerate(rows.tolist()):
-            home = int(homes[i])
-            start = datetime.fromtimestamp(float(starts[i]), tz=UTC)
-            records.append(
-                Decision(
-                    home_id=int(data.home_ids[home]),
-                    device_id=int(bundle.device_id[row]),
-                    interval_start=start,
-                    interval_end=datetime.fromtimestamp(float(starts[i]) + INTERVAL_S, tz=UTC),
-                    action=str(actions[i]),
-                    power_w=float(setpoint[i]),
-                    objective=plans.objective[home],
-                    plan_hash=plans.plan_hash[home],
-                    inputs_hash=plans.inputs_hash[home],
-                    expected_cost=float(cost[i]),
-                    expected_carbon_g=float(carbon[i]),
-                    source=DecisionSource.SIMULATED,
-                )
-            )
-    if not records:
+        columns["home_id"] += data.home_ids[homes].tolist()
+        columns["device_id"] += device_ids.tolist()
+        columns["interval_start"] += [datetime.fromtimestamp(t, tz=UTC) for t in starts.tolist()]
+        columns["interval_end"] += [
+            datetime.fromtimestamp(t + INTERVAL_S, tz=UTC) for t in starts.tolist()
+        ]
+        columns["action"] += action_names(kind, setpoint).tolist()
+        columns["power_w"] += setpoint.tolist()
+        for name in ("objective", "plan_hash", "inputs_hash"):
+            columns[name] += [getattr(plans, name)[h] for h in homes.tolist()]
+        columns["expected_cost"] += cost.tolist()
+        columns["expected_carbon_g"] += grams.tolist()
+    count = len(columns["device_id"])
+    if not count:
         return 0
-    Decision.objects.bulk_create(
-        records,
-        update_conflicts=True,
-        unique_fields=["device", "interval_start"],
-        update_fields=[
-            "action", "power_w", "objective", "plan_hash", "inputs_hash", "expected_cost",
-            "expected_carbon_g", "source",
-        ],
-        batch_size=2000,
-    )  # fmt: skip
+    columns["source"] = [DecisionSource.SIMULATED.value] * count
+    _decisions_upsert(columns)
     if len(_RECORDED) > _RECORDED_MAX:
         _RECORDED.clear()
-    for record in records:
-        _RECORDED[record.device_id] = (int(record.interval_start.timestamp()), record.plan_hash)
-    return len(records)
+    for device_id, start, plan in zip(
+        columns["device_id"], columns["interval_start"], columns["plan_hash"], strict=True
+    ):
+        _RECORDED[device_id] = (int(start.timestamp()), plan)
+    return count
+
+
+_DECISION_COLUMNS = (
+    "home_id", "device_id", "interval_start", "interval_end", "action", "power_w", "objective",
+    "plan_hash", "inputs_hash", "expected_cost", "expected_carbon_g", "source",
+)  # fmt: skip
+_DECISION_TYPES = (
+    "bigint", "bigint", "timestamptz", "timestamptz", "text", "float8", "text", "text", "text",
+    "float8", "float8", "text",
+)  # fmt: skip
+
+
+def _decisions_upsert(columns: dict[str, list[Any]]) -> None:
+    """Insert the records, replacing a device's record of the same interval: one statement
+    over arrays on PostgreSQL (a fleet's new interval is many thousands of rows)."""
+    updated = [c for c in _DECISION_COLUMNS if c not in ("home_id", "device_id", "interval_start")]
+    if connection.vendor != "postgresql":
+        Decision.objects.bulk_create(
+            [Decision(**dict(zip(_DECISION_COLUMNS, row, strict=True)))
+             for row in zip(*(columns[c] for c in _DECISION_COLUMNS), strict=True)],
+            update_conflicts=True,
+            unique_fields=["device", "interval_start"],
+            update_fields=[c for c in updated if c != "interval_end"],
+            batch_size=2000,
+        )  # fmt: skip
+        return
+    names = ", ".join(_DECISION_COLUMNS)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _DECISION_TYPES)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in updated)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Decision._meta.db_table} ({names}, created_at) "
+            f"SELECT *, now() FROM unnest({arrays}) "
+            f"ON CONFLICT (device_id, interval_start) DO UPDATE SET {sets}",
+            [columns[c] for c in _DECISION_COLUMNS],
+        )
 
 
 @dataclass(frozen=True, slots=True)
