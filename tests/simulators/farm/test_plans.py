@@ -18,7 +18,12 @@ from grid.signals import signals_for_homes
 from planner.models import Decision, HomePlan, Objective, OptimizationGoal
 from planner.outcome import STATUS_FALLBACK, STATUS_OPTIMAL
 from simulators import farm
-from tests.devices.factories import BatteryFactory, HeaterFactory, HomeFactory
+from tests.devices.factories import (
+    BatteryFactory,
+    HeaterFactory,
+    HomeFactory,
+    SolarPanelFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -141,17 +146,22 @@ def test_the_applied_action_is_recorded_once_per_interval_and_plan(
 
 
 def test_without_a_plan_to_follow_the_twin_and_the_home_are_the_same(user: Any) -> None:
-    # given a home with a goal whose plan fell back to the greedy rule
+    # given a sunny home with a goal whose plan fell back to the greedy rule
     home = HomeFactory(owner=user, latitude=51.5, longitude=-0.1, timezone="Europe/London")
     battery = BatteryFactory(home=home, level_wh=5_000.0)
+    SolarPanelFactory(home=home)
     HeaterFactory(home=home)
     OptimizationGoal.objects.create(home=home, objective=Objective.COST)
     _plan(home, [(battery, 3_000.0)], status=STATUS_FALLBACK)
-    _tick(MIDNIGHT)
-    # then the home follows the rule, its twin too, with the same weather, load and signals
+    noon = MIDNIGHT + timedelta(hours=12)
+    _tick(noon)
+    # then the home follows the rule, and its twin, with the same sun, clouds, load and
+    # signals, does exactly the same
+    row = HomeEnergyHistory.objects.get(home=home, tick_at=noon)
+    assert row.production_wh > 0.0
     assert float(_real(battery)["flow_w"]) == pytest.approx(float(_twin(battery)["flow_w"]))
-    row = HomeEnergyHistory.objects.get(home=home, tick_at=MIDNIGHT)
     assert row.baseline_cost == pytest.approx(row.cost)
+    assert row.baseline_revenue == pytest.approx(row.revenue)
     assert row.baseline_carbon_g == pytest.approx(row.carbon_g)
     assert row.base_load_forecast_w is None  # no plan followed: no forecast to compare
     assert not Decision.objects.exists()
