@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count, Max, TextField
+from django.db.models.functions import Cast
 
 from devices.live import store
 from grid.signals import TickSignals
@@ -122,7 +124,10 @@ def shard_plans(data: ShardData) -> ShardPlans:
 def _series(values: list[float | None] | None, length: int) -> FloatArray:
     row = np.full(length, np.nan)
     if values:
-        given = np.array([np.nan if v is None else v for v in values[:length]], dtype=np.float64)
+        try:
+            given = np.asarray(values[:length], dtype=np.float64)
+        except TypeError:  # a None (a non-finite value the plan stored as null)
+            given = np.array([np.nan if v is None else v for v in values[:length]], np.float64)
         row[: given.shape[0]] = given
     return row
 
@@ -145,11 +150,13 @@ def _load(data: ShardData, token: tuple[Any, ...]) -> ShardPlans:
             "home_id", flat=True
         )
     )
-    stored = list(
-        HomePlan.objects.filter(home_id__in=goal_ids, status=STATUS_OPTIMAL).values_list(
-            "home_id", "starts_at", "objective", "plan_hash", "inputs_hash", "payload"
-        )
-    )
+    # The payloads as text, parsed with orjson: a fleet's plans are millions of numbers.
+    stored = [
+        (*row[:5], orjson.loads(row[5]))
+        for row in HomePlan.objects.filter(home_id__in=goal_ids, status=STATUS_OPTIMAL)
+        .annotate(text=Cast("payload", TextField()))
+        .values_list("home_id", "starts_at", "objective", "plan_hash", "inputs_hash", "text")
+    ]
     intervals = max((len(p[5]["intervals"]["pv_w"]) for p in stored), default=0)
     row_of = {int(home_id): row for row, home_id in enumerate(data.home_ids.tolist())}
     goal = np.zeros(count, dtype=np.bool_)
