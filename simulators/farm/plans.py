@@ -52,9 +52,6 @@ from simulators.physics.tick import (
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Device kinds a plan gives setpoints to, in the order of ``Dispatch``'s fields.
-_KINDS = ("battery", "electric_vehicle", "heater", "air_conditioner", "generator")
-
 
 @dataclass(frozen=True, slots=True)
 class ShardPlans:

@@ -24,6 +24,7 @@ from tests.devices.factories import (
     HomeFactory,
     SolarPanelFactory,
 )
+from tests.simulators.farm.ticks import tick_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +32,6 @@ MIDNIGHT = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)  # London, no sun
 PLAN_START = MIDNIGHT - timedelta(minutes=15)  # the tick at 00:00 ends interval 0
 DT_S = 60.0
 INTERVALS = 96
-
-
-def _tick(at: datetime) -> None:
-    plan = farm.tick_claim(tick_at=at)
-    assert isinstance(plan, farm.TickPlan)
-    handles = [
-        farm.shard_simulate(tick_at=plan.tick_at, home_id_from=first, home_id_to=last)
-        for first, last in plan.shards
-    ]
-    farm.tick_finalize(result_keys=handles, tick_at=plan.tick_at, shards=plan.shards)
 
 
 def _record(handle: bytes) -> Any:
@@ -96,7 +87,7 @@ def test_a_planned_battery_follows_its_plan_and_its_twin_the_rule(
     planned: dict[str, Any],
 ) -> None:
     battery = planned["battery"]
-    _tick(MIDNIGHT)
+    tick_in_process(MIDNIGHT)
     # the battery charges from the grid as planned
     real = _real(battery)
     assert float(real["flow_w"]) == pytest.approx(3_000.0)
@@ -125,7 +116,7 @@ def test_the_applied_action_is_recorded_once_per_interval_and_plan(
     planned: dict[str, Any],
 ) -> None:
     battery = planned["battery"]
-    _tick(MIDNIGHT)
+    tick_in_process(MIDNIGHT)
     decision = Decision.objects.get(device=battery)
     assert (decision.action, decision.power_w, decision.source) == ("charge", 3_000.0, "simulated")
     assert (decision.interval_start, decision.interval_end) == (PLAN_START, MIDNIGHT)
@@ -134,12 +125,12 @@ def test_the_applied_action_is_recorded_once_per_interval_and_plan(
     assert decision.expected_cost == pytest.approx(0.075)
     assert decision.expected_carbon_g == pytest.approx(150.0)
     # the next tick is in the next interval: one more record, same action
-    _tick(MIDNIGHT + timedelta(seconds=DT_S))
+    tick_in_process(MIDNIGHT + timedelta(seconds=DT_S))
     assert Decision.objects.filter(device=battery).count() == 2
     # a new plan for the same interval replaces that interval's record
     _plan(planned["home"], [(battery, -2_000.0)], plan_hash="p2",
           created_at=MIDNIGHT + timedelta(seconds=90))  # fmt: skip
-    _tick(MIDNIGHT + timedelta(seconds=2 * DT_S))
+    tick_in_process(MIDNIGHT + timedelta(seconds=2 * DT_S))
     latest = Decision.objects.get(device=battery, interval_start=MIDNIGHT)
     assert (latest.action, latest.power_w, latest.plan_hash) == ("discharge", -2_000.0, "p2")
     assert Decision.objects.filter(device=battery).count() == 2
@@ -154,7 +145,7 @@ def test_without_a_plan_to_follow_the_twin_and_the_home_are_the_same(user: Any) 
     OptimizationGoal.objects.create(home=home, objective=Objective.COST)
     _plan(home, [(battery, 3_000.0)], status=STATUS_FALLBACK)
     noon = MIDNIGHT + timedelta(hours=12)
-    _tick(noon)
+    tick_in_process(noon)
     # then the home follows the rule, and its twin, with the same sun, clouds, load and
     # signals, does exactly the same
     row = HomeEnergyHistory.objects.get(home=home, tick_at=noon)
@@ -171,7 +162,7 @@ def test_a_home_without_a_goal_has_no_twin_and_no_planner_history(user: Any) -> 
     home = HomeFactory(owner=user, latitude=51.5, longitude=-0.1, timezone="Europe/London")
     battery = BatteryFactory(home=home, level_wh=5_000.0)
     _plan(home, [(battery, 3_000.0)])  # a plan asked for, but no goal: the rule
-    _tick(MIDNIGHT)
+    tick_in_process(MIDNIGHT)
     assert float(_real(battery)["flow_w"]) < 0.0
     assert _twin(battery) is None
     row = HomeEnergyHistory.objects.get(home=home, tick_at=MIDNIGHT)
@@ -184,7 +175,7 @@ def test_the_twin_carries_its_own_level_from_tick_to_tick_exactly_once(
     planned: dict[str, Any],
 ) -> None:
     battery = planned["battery"]
-    _tick(MIDNIGHT)
+    tick_in_process(MIDNIGHT)
     first = _twin(battery)
     # a shard run again for the same tick steps the twin from the same input
     first_id = farm.shard_of(planned["home"].pk)
@@ -193,7 +184,7 @@ def test_the_twin_carries_its_own_level_from_tick_to_tick_exactly_once(
     )
     again = _twin(battery)
     assert float(again["level_wh"]) == float(first["level_wh"])
-    _tick(MIDNIGHT + timedelta(seconds=DT_S))
+    tick_in_process(MIDNIGHT + timedelta(seconds=DT_S))
     second = _twin(battery)
     assert float(second["prev_level_wh"]) == float(first["level_wh"])
     assert float(second["level_wh"]) < float(first["level_wh"])  # still covering the load
