@@ -14,7 +14,13 @@ from devices.models import Home
 from graphql_api.context import current_user_id
 from graphql_api.errors import PublicError
 from graphql_api.permissions import IsAuthenticated
-from graphql_api.planner.types import DecisionType, ForecastType, PlanType, SavingsType
+from graphql_api.planner.types import (
+    DecisionType,
+    ForecastType,
+    OptimizationGoalType,
+    PlanType,
+    SavingsType,
+)
 from planner import selectors, services
 
 DEFAULT_DECISIONS = 200
@@ -31,6 +37,19 @@ def _bad_range(exc: selectors.RangeError) -> PublicError:
 
 @strawberry.type
 class PlannerQuery:
+    @strawberry_django.field(
+        permission_classes=[IsAuthenticated],
+        description="A home's optimisation goal; null when it has none (its plans then "
+        "minimise cost, and no savings are recorded).",
+    )
+    def optimization_goal(self, info: Info, home_id: strawberry.ID) -> OptimizationGoalType | None:
+        try:
+            home = selectors.home_get(user_id=current_user_id(info), home_id=home_id)
+        except Home.DoesNotExist:
+            raise _not_found() from None
+        goal = selectors.goal_get(home=home)
+        return None if goal is None else OptimizationGoalType.of(goal)
+
     @strawberry_django.field(
         permission_classes=[IsAuthenticated],
         description="A home's forecast per 15-minute interval over the next `hours` (1 to 48): "
