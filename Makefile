@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& echo $$p && break; done)
 
-.PHONY: run test lint typecheck pytest install install-dev web web-check test-faults bench-web bench-api bench-physics bench-plan bench-farm bench-signals bench-stats bench-ingest bench-live clean
+.PHONY: run test lint typecheck pytest install install-dev web web-check test-faults bench-web bench-api bench-physics bench-plan bench-farm bench-farm-plans bench-signals bench-stats bench-ingest bench-live clean
 
 $(VENV)/bin/python:
 	@if [ -z "$(PYTHON)" ]; then echo "gridtwin needs Python 3.11 or newer on PATH." >&2; exit 1; fi
@@ -80,6 +80,9 @@ bench-ingest: install-dev
 
 bench-farm: install-dev
 	$(PY) -m tests.with_servers -- python -m bench.farm
+
+bench-farm-plans: install-dev
+	$(PY) -m tests.with_servers -- python -m bench.farm_plans
 
 bench-stats: install-dev
 	$(PY) -m tests.with_servers -- python -m bench.stats

@@ -6,8 +6,9 @@ Devices of one kind are planned as one: batteries, heaters, air conditioners and
 are summed (efficiencies and floors weighted by capacity), and a plan's setpoint is shared
 out to each device by its capacity or rating. One car per home is planned: the first that
 is not offline. Stored levels are the devices' checkpoints (half full where none is known).
-The base load is the home's synthetic profile (``base_load_w``): history-based forecasts
-come with the forecast-error tracking.
+The base load is the mean of the home's own history at the same local weekday and quarter
+hour over the last ``BASE_LOAD_WEEKS`` weeks, its synthetic profile (``base_load_w``) where
+it has none.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+from django.conf import settings
+from django.db.models import Avg, DateTimeField, Func
 
 from devices.models import (
     AirConditioner,
@@ -30,6 +34,7 @@ from devices.models import (
     Generator,
     Heater,
     Home,
+    HomeEnergyHistory,
     SolarPanel,
 )
 from grid import resolver
@@ -70,6 +75,8 @@ GENERATOR_FUEL_COST_PER_KWH = 0.35
 GENERATOR_CARBON_G_PER_KWH = 700.0
 """Emissions of a small petrol generator's output. [g/kWh]"""
 DEFAULT_OBJECTIVE = Objective.COST
+BASE_LOAD_WEEKS = 4
+"""Weeks of a home's history its base-load forecast averages."""
 
 
 def interval_start(at: datetime) -> datetime:
@@ -216,6 +223,52 @@ def _signals(
     return values, view.currency
 
 
+class _IntervalOf(Func):
+    """The start of the 15-minute interval a tick ending at the expression belongs to (a tick
+    ending on an interval's boundary is the interval's last)."""
+
+    template = (
+        f"to_timestamp(floor((extract(epoch from %(expressions)s) - 0.001) / {INTERVAL_S:g})"
+        f" * {INTERVAL_S:g})"
+    )
+    output_field = DateTimeField()
+
+
+def base_load_history_w(home: Home, starts_at: datetime, intervals: int) -> FloatArray:
+    """
+    The home's mean base load in the same local weekday and quarter hour of each of the last
+    ``BASE_LOAD_WEEKS`` weeks, (1, N, T) [W], NaN where it has no history: one query over the
+    history grouped by interval; a week back is the same wall-clock time in the home's zone.
+    """
+    zone = ZoneInfo(home.timezone)
+    step = timedelta(seconds=INTERVAL_S)
+    weeks = range(1, BASE_LOAD_WEEKS + 1)
+    wanted = [
+        [
+            ((starts_at + t * step).astimezone(zone) - timedelta(weeks=k)).astimezone(UTC)
+            for t in range(intervals)
+        ]
+        for k in weeks
+    ]
+    first = min(min(row) for row in wanted)
+    last = max(max(row) for row in wanted) + step
+    mean_wh = dict(
+        HomeEnergyHistory.objects.filter(home=home, tick_at__gt=first, tick_at__lte=last)
+        .annotate(interval=_IntervalOf("tick_at"))
+        .values("interval")
+        .annotate(mean_wh=Avg("base_load_wh"))
+        .values_list("interval", "mean_wh")
+    )
+    to_w = 3600.0 / settings.TICK_SECONDS
+    history = np.full((1, len(weeks), intervals), np.nan)
+    for n, row in enumerate(wanted):
+        for t, at in enumerate(row):
+            found = mean_wh.get(at)
+            if found is not None:
+                history[0, n, t] = found * to_w
+    return history
+
+
 def _weighted(values: Sequence[float], weights: Sequence[float]) -> float:
     total = float(sum(weights))
     return float(np.dot(values, weights) / total) if total > 0 else float(values[0])
@@ -265,7 +318,7 @@ def home_inputs(
         starts_at, intervals, timezones=[home.timezone], zone_index=[0]
     )
     load = forecast.base_load_forecast_w(
-        np.full((1, 1, intervals), np.nan),
+        base_load_history_w(home, starts_at, intervals),
         mean_base_load_w=[home.base_load_w],
         local_seconds_of_day=seconds,
     )

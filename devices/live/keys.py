@@ -58,6 +58,11 @@ def device_storage_handles(device_ids: Iterable[int]) -> list[bytes]:
     return [f"{prefix}device:{i}:storage".encode() for i in device_ids]
 
 
+def device_twin_handles(device_ids: Iterable[int]) -> list[bytes]:
+    prefix = key_prefix()
+    return [f"{prefix}device:{i}:twin".encode() for i in device_ids]
+
+
 def home_stats_handles(home_ids: Iterable[int]) -> list[bytes]:
     prefix = key_prefix()
     return [f"{prefix}home:{i}:stats".encode() for i in home_ids]

@@ -86,6 +86,11 @@ def storage_handles(device_ids: Iterable[int]) -> list[bytes]:
     return keys.device_storage_handles(device_ids)
 
 
+def twin_handles(device_ids: Iterable[int]) -> list[bytes]:
+    """Storage records of the stores' greedy twins (the planner's counterfactual)."""
+    return keys.device_twin_handles(device_ids)
+
+
 def home_handles(home_ids: Iterable[int]) -> list[bytes]:
     return keys.home_stats_handles(home_ids)
 

@@ -1,1 +1,2 @@
-"""The planner: `setOptimizationGoal`, `forecast` and `plan`, of the caller's own homes."""
+"""The planner: `setOptimizationGoal`, `forecast`, `plan`, `decisions` and `savings`, of the
+caller's own homes."""

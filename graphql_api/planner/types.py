@@ -1,4 +1,4 @@
-"""Types of goals, forecasts and plans."""
+"""Types of goals, forecasts, plans, decisions and savings."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 import strawberry
 
 from planner.inputs import HomeInputs
+from planner.models import Decision, OptimizationGoal
 from planner.models import Objective as ObjectiveChoices
-from planner.models import OptimizationGoal
+from planner.selectors import Savings
 from planner.services import PlanView, is_fallback
 
 
@@ -136,6 +137,12 @@ class PlanIntervalType:
     pv_w: float | None
     base_load_w: float | None
     indoor_c: float | None = strawberry.field(description="Expected indoor temperature. [°C]")
+    import_price_per_kwh: float | None = strawberry.field(
+        default=None, description="The price the plan was made with. [currency/kWh]"
+    )
+    carbon_g_per_kwh: float | None = strawberry.field(
+        default=None, description="The grid's carbon intensity the plan was made with. [g/kWh]"
+    )
 
 
 @strawberry.type(name="DevicePlan", description="One device's setpoints, one per interval.")
@@ -226,5 +233,135 @@ class PlanType:
                     level_wh=d["level_wh"],
                 )
                 for d in payload["devices"]
+            ],
+        )
+
+
+@strawberry.type(
+    name="Decision",
+    description="One action a followed plan applied to one device over [intervalStart, "
+    "intervalEnd), and why.",
+)
+class DecisionType:
+    interval_start: datetime
+    interval_end: datetime
+    device_id: strawberry.ID
+    device_name: str
+    device_kind: str
+    action: str = strawberry.field(
+        description="charge, discharge or idle (stores); heat, cool or off; run or stop."
+    )
+    power_w: float = strawberry.field(description="The plan's setpoint, > 0 drawing. [W]")
+    objective: OptimizationObjective
+    expected_cost: float = strawberry.field(
+        description="What the action's energy costs at the interval's import price; < 0 when "
+        "it gives the home energy. [currency]"
+    )
+    expected_carbon_g: float = strawberry.field(
+        description="The action's energy at the interval's carbon intensity. [gCO2e]"
+    )
+    source: str = strawberry.field(
+        description='"simulated": applied by the farm; "command": sent to a physical device.'
+    )
+    command_id: strawberry.ID | None
+    plan_hash: str = strawberry.field(description="SHA-256 of the plan's setpoints.")
+    inputs_hash: str = strawberry.field(description="SHA-256 of the plan's inputs.")
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionType:
+        return cls(
+            interval_start=decision.interval_start,
+            interval_end=decision.interval_end,
+            device_id=strawberry.ID(str(decision.device_id)),
+            device_name=decision.device.name,
+            device_kind=decision.device.kind,
+            action=decision.action,
+            power_w=decision.power_w,
+            objective=OptimizationObjective(decision.objective),
+            expected_cost=decision.expected_cost,
+            expected_carbon_g=decision.expected_carbon_g,
+            source=decision.source,
+            command_id=(
+                None if decision.command_id is None else strawberry.ID(str(decision.command_id))
+            ),
+            plan_hash=decision.plan_hash,
+            inputs_hash=decision.inputs_hash,
+        )
+
+
+@strawberry.type(
+    name="SavingsHour",
+    description="One hour's savings against the greedy twin and the running totals from the "
+    "range's start (the hours without a goal left out).",
+)
+class SavingsHourType:
+    start: datetime
+    hours: float = strawberry.field(description="Time with a goal in this hour. [h]")
+    cost_saved: float = strawberry.field(description="[currency]")
+    carbon_saved_g: float = strawberry.field(description="[gCO2e]")
+    cumulative_cost_saved: float = strawberry.field(description="[currency]")
+    cumulative_carbon_saved_g: float = strawberry.field(description="[gCO2e]")
+
+
+@strawberry.type(
+    name="Savings",
+    description="What a home's plans realised against its greedy twin (the farm's rule on the "
+    "same home, weather and prices) over the ticks it had a goal: measured, not estimated.",
+)
+class SavingsType:
+    home_id: strawberry.ID
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    currency: str
+    ticks: int = strawberry.field(description="History rows with a goal in the range.")
+    hours: float = strawberry.field(description="Time covered by those rows. [h]")
+    first_tick_at: datetime | None = strawberry.field(description="End of the first such tick.")
+    last_tick_at: datetime | None = strawberry.field(description="End of the last such tick.")
+    cost: float = strawberry.field(description="Import cost less export revenue. [currency]")
+    baseline_cost: float = strawberry.field(description="The same for the twin. [currency]")
+    cost_saved: float = strawberry.field(description="baselineCost - cost. [currency]")
+    carbon_g: float = strawberry.field(description="Carbon emitted by imports. [gCO2e]")
+    baseline_carbon_g: float = strawberry.field(description="The same for the twin. [gCO2e]")
+    carbon_saved_g: float = strawberry.field(description="baselineCarbonG - carbonG. [gCO2e]")
+    solar_mae_w: float | None = strawberry.field(
+        description="Mean absolute error of the followed plans' solar forecast per tick; null "
+        "without a forecast beside an actual. [W]"
+    )
+    base_load_mae_w: float | None = strawberry.field(
+        description="Mean absolute error of the followed plans' base-load forecast. [W]"
+    )
+    hourly: list[SavingsHourType] = strawberry.field(
+        description="Per UTC hour holding rows, oldest first."
+    )
+
+    @classmethod
+    def of(cls, savings: Savings) -> SavingsType:
+        return cls(
+            home_id=strawberry.ID(str(savings.home_id)),
+            from_=savings.start,
+            to=savings.end,
+            currency=savings.currency,
+            ticks=savings.ticks,
+            hours=savings.hours,
+            first_tick_at=savings.first_tick_at,
+            last_tick_at=savings.last_tick_at,
+            cost=savings.cost,
+            baseline_cost=savings.baseline_cost,
+            cost_saved=savings.cost_saved,
+            carbon_g=savings.carbon_g,
+            baseline_carbon_g=savings.baseline_carbon_g,
+            carbon_saved_g=savings.carbon_saved_g,
+            solar_mae_w=savings.solar_mae_w,
+            base_load_mae_w=savings.base_load_mae_w,
+            hourly=[
+                SavingsHourType(
+                    start=b.start,
+                    hours=b.hours,
+                    cost_saved=b.cost_saved,
+                    carbon_saved_g=b.carbon_saved_g,
+                    cumulative_cost_saved=b.cumulative_cost_saved,
+                    cumulative_carbon_saved_g=b.cumulative_carbon_saved_g,
+                )
+                for b in savings.buckets
             ],
         )

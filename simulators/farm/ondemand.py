@@ -15,7 +15,7 @@ from django.conf import settings
 
 from devices.live import channels, store, ticks
 from devices.models import Device, DeviceSource, DeviceStatus
-from simulators.farm import ledger
+from simulators.farm import ledger, plans
 from simulators.farm.clock import tick_align, valid_until
 from simulators.farm.load import population_with_meters, shard_load, storage_state
 from simulators.farm.run import shard_of
@@ -43,7 +43,15 @@ def device_simulate(*, device_id: int, at: datetime | None = None) -> bool:
     population = ledger.population_with_weather(
         population_with_meters(data, conn, now_s=at.timestamp()), signals
     )
-    result = population_tick(population, levels, tick_at=at, dt_s=1.0, seed=int(settings.SIM_SEED))
+    # A home that follows a plan is stepped by it here too: its values do not flip to the rule
+    # between ticks.
+    shard_plans = plans.shard_plans(data)
+    dispatch = plans.dispatch_at(
+        data, shard_plans, plans.interval_index(shard_plans, at.timestamp())
+    )
+    result = population_tick(
+        population, levels, tick_at=at, dt_s=1.0, seed=int(settings.SIM_SEED), dispatch=dispatch
+    )
     booked = ledger.shard_ledger(data, result, levels, books, signals, dt_s=1.0)
     rows = home_rows(data, result, signals, booked, dt_s=1.0)
     ts = int(at.timestamp())

@@ -8,6 +8,7 @@ whose callback is ``finalize_tick``. The data flow is drawn in docs/architecture
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from django.db.models import Q
 from devices.live import channels, store, ticks
 from devices.models import Home, HomeEnergyHistory
 from monitoring import metrics
-from simulators.farm import ledger, phases
+from simulators.farm import ledger, phases, plans
 from simulators.farm.clock import tick_align, tick_seconds, valid_until
 from simulators.farm.load import LateShard, population_with_meters, shard_load, storage_state
 from simulators.farm.write import (
@@ -158,18 +159,30 @@ def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> 
             )
             return None
         population = population_with_meters(data, conn, now_s=float(tick_s))
+        shard_plans = plans.shard_plans(data)
         phases.reached("load", tick_s=tick_s, home_id_from=home_id_from)
         t1 = time.perf_counter()
         signals = ledger.shard_signals(data, tick_at)
         population = ledger.population_with_weather(population, signals)
         t_signals = time.perf_counter() - t1
+        interval = plans.interval_index(shard_plans, tick_s)
+        dispatch = plans.dispatch_at(data, shard_plans, interval)
+        seed = int(settings.SIM_SEED)
         result = population_tick(
-            population, levels, tick_at=tick_at, dt_s=float(period), seed=int(settings.SIM_SEED)
+            population, levels, tick_at=tick_at, dt_s=float(period), seed=seed, dispatch=dispatch
         )
         t_ledger = time.perf_counter()
         booked = ledger.shard_ledger(data, result, levels, books, signals, dt_s=float(period))
         ledger_s = t_signals + time.perf_counter() - t_ledger
-        rows = home_rows(data, result, signals, booked, dt_s=float(period))
+        try:
+            twin = plans.twin_step(
+                shard_plans, population, signals, conn, tick_at=tick_at, dt_s=float(period),
+                seed=seed,
+            )  # fmt: skip
+        except LateShard:
+            return None  # the shard itself found its levels current: only a race gets here
+        planner = plans.planner_columns(shard_plans, interval, population, result, twin)
+        rows = home_rows(data, result, signals, booked, dt_s=float(period), planner=planner)
         phases.reached("physics", tick_s=tick_s, home_id_from=home_id_from)
         t2 = time.perf_counter()
         values = current_values(data, result, ts=tick_s, until=until)
@@ -178,6 +191,12 @@ def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> 
         )
         values += home_values(rows, ts=tick_s, until=until)
         handles = [*data.current_keys, *data.storage_keys, *data.home_keys]
+        if twin is not None and shard_plans.twin is not None:
+            values += storage_values(
+                shard_plans.twin, twin.result, twin.levels, books=twin.booked.books,
+                prev_books=twin.books, ts=tick_s, until=until,
+            )  # fmt: skip
+            handles += shard_plans.twin.storage_keys
         if ticks.shard_write(home_id_from, version, handles, values, expire_s=store.ttl_s()):
             break
         logger.info("farm: shard %s-%s: parameters changed meanwhile; reloading", home_id_from,
@@ -186,6 +205,8 @@ def shard_simulate(*, tick_at: datetime, home_id_from: int, home_id_to: int) -> 
         logger.error("farm: shard %s-%s of %s: parameters kept changing; given up",
                      home_id_from, home_id_to, tick_at.isoformat())  # fmt: skip
         return None
+    if dispatch is not None:
+        plans.decisions_record(data, shard_plans, interval, dispatch)
     phases.reached("write", tick_s=tick_s, home_id_from=home_id_from)
     handle = ticks.shard_result_put(
         tick_s, home_id_from, rows.astype(np.float64).tobytes(), expire_s=10 * period, conn=conn
@@ -262,6 +283,12 @@ def history_rows(rows: FloatArray, *, tick_at: datetime, dt_s: float) -> list[Ho
         * to_wh
     )
     money = rows[:, [_COL[name] for name in ("cost", "revenue", "carbon_g", "carbon_avoided_g")]]
+    base_load_wh = rows[:, _COL["base_load_w"]] * to_wh
+    # The planner's figures: None (NULL) where the home had no goal or followed no plan.
+    planned = [
+        [None if math.isnan(v) else v for v in row]
+        for row in rows[:, [_COL[name] for name in _PLANNED_HISTORY]].tolist()
+    ]
     return [
         HomeEnergyHistory(
             home_id=home_id,
@@ -276,14 +303,29 @@ def history_rows(rows: FloatArray, *, tick_at: datetime, dt_s: float) -> list[Ho
             revenue=m[1],
             carbon_g=m[2],
             carbon_avoided_g=m[3],
+            base_load_wh=b,
+            **dict(zip(_PLANNED_FIELDS, p, strict=True)),
         )
-        for home_id, e, m in zip(
+        for home_id, e, m, b, p in zip(
             rows[:, _COL["home_id"]].astype(np.int64).tolist(),
             energies.tolist(),
             money.tolist(),
+            base_load_wh.tolist(),
+            planned,
             strict=True,
         )
     ]
+
+
+#: Result columns of the planner's history fields, and the fields (same order).
+_PLANNED_HISTORY = (
+    "baseline_cost", "baseline_revenue", "baseline_carbon_g", "solar_forecast_w", "solar_w",
+    "base_load_forecast_w", "base_load_actual_w",
+)  # fmt: skip
+_PLANNED_FIELDS = (
+    "baseline_cost", "baseline_revenue", "baseline_carbon_g", "solar_forecast_w", "solar_w",
+    "base_load_forecast_w", "base_load_w",
+)  # fmt: skip
 
 
 def _owners_of(shards: Sequence[tuple[int, int]]) -> set[int]:

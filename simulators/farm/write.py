@@ -15,6 +15,7 @@ from devices.live import codecs
 from devices.models import Battery, ElectricVehicle
 from grid.signals import TickSignals
 from simulators.farm.load import BOOK_COLUMNS, ShardData
+from simulators.farm.plans import PLANNER_COLUMNS
 from simulators.physics.ledger import LedgerResult, StoreBook
 from simulators.physics.tick import StorageLevels, TickResult
 
@@ -43,6 +44,8 @@ RESULT_COLUMNS = (
     "revenue",
     "carbon_g",
     "carbon_avoided_g",
+    # The planner's (simulators.farm.plans.PLANNER_COLUMNS; NaN where a home has none).
+    *PLANNER_COLUMNS,
 )
 _COL = {name: index for index, name in enumerate(RESULT_COLUMNS)}
 #: Live fields of the signals and the ledger, per home and (prices: averaged) per user.
@@ -62,12 +65,14 @@ def home_rows(
     ledger: LedgerResult,
     *,
     dt_s: float,
+    planner: FloatArray | None = None,
 ) -> FloatArray:
     """Per-home results (``RESULT_COLUMNS``) of a tick.
 
     The cost and carbon rates are those the home's load carries now (grid energy at the
     tariff, stored energy at its book's average, own generation free), per hour; ``cost``,
-    ``revenue``, ``carbon_g`` and ``carbon_avoided_g`` are the tick's grid exchange.
+    ``revenue``, ``carbon_g`` and ``carbon_avoided_g`` are the tick's grid exchange; ``planner``
+    the planner's columns (``simulators.farm.plans.planner_columns``; None: all NaN).
     """
     per_hour = 3600.0 / dt_s
     pop = data.population
@@ -99,6 +104,7 @@ def home_rows(
             ledger.homes.export_revenue,
             ledger.homes.carbon_g,
             ledger.homes.carbon_avoided_g,
+            planner if planner is not None else np.full((count, len(PLANNER_COLUMNS)), np.nan),
         ]
     )
 

@@ -65,7 +65,7 @@ from simulators.physics.constants import (
 DEFAULT_DEPARTURE_S = 7 * 3600
 DEFAULT_ARRIVAL_S = 18 * 3600
 
-_MIN_USEFUL_POWER_W = 1e-6
+MIN_USEFUL_POWER_W = 1e-6
 
 
 def ev_mode_codes(names: str | Sequence[str]) -> npt.NDArray[np.int8]:
@@ -490,8 +490,8 @@ def ev_plan(
         dt_s=dt_s,
     )
     requested = np.asarray(requested_mode, dtype=np.int8)
-    can_charge = charge_limit > _MIN_USEFUL_POWER_W
-    can_discharge = discharge_limit > _MIN_USEFUL_POWER_W
+    can_charge = charge_limit > MIN_USEFUL_POWER_W
+    can_discharge = discharge_limit > MIN_USEFUL_POWER_W
     home_mode = np.where(
         (requested == EV_MODE_CHARGING) & can_charge,
         EV_MODE_CHARGING,
@@ -719,6 +719,7 @@ __all__ = [
     "EV_MODE_IDLE",
     "EV_MODE_NAMES",
     "EV_MODE_OFFLINE",
+    "MIN_USEFUL_POWER_W",
     "WEEKDAYS_MASK",
     "EvParams",
     "EvPlan",

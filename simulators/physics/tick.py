@@ -37,7 +37,7 @@ positive when charging, ``net_grid_flow_w`` positive when importing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -57,7 +57,9 @@ from simulators.physics.ev import (
     EV_MODE_DISCHARGING,
     EV_MODE_IDLE,
     EV_MODE_OFFLINE,
+    MIN_USEFUL_POWER_W,
     EvParams,
+    EvPlan,
     ev_complete,
     ev_is_away,
     ev_plan,
@@ -385,6 +387,46 @@ class StorageLevels:
 
 
 @dataclass(frozen=True, slots=True)
+class Dispatch:
+    """
+    Setpoints a plan gives the devices for this tick, one per device row of each kind; NaN
+    where a device follows its rule (thermostat, owner's car mode, self-consumption).
+
+    Attributes
+    ----------
+    battery_w, vehicle_w : ndarray
+        Net storage power, positive charging; a battery may charge from the grid and
+        discharge into the home, a car at home charges or (V2H, where its charger can)
+        discharges, each within its power and state-of-charge limits. [W]
+    heater_w, air_conditioner_w : ndarray
+        Electrical power, clipped to [0, rating] (0 when switched off). [W]
+    generator_on : ndarray
+        1 to run, 0 to stop. [-]
+    """
+
+    battery_w: FloatArray
+    vehicle_w: FloatArray
+    heater_w: FloatArray
+    air_conditioner_w: FloatArray
+    generator_on: FloatArray
+
+    @classmethod
+    def follow_rules(cls, population: Population) -> Dispatch:
+        """No setpoint for any device: every device follows its rule."""
+
+        def none(count: int) -> FloatArray:
+            return np.full(count, np.nan)
+
+        return cls(
+            battery_w=none(population.batteries.device_id.shape[0]),
+            vehicle_w=none(population.vehicles.device_id.shape[0]),
+            heater_w=none(population.heaters.device_id.shape[0]),
+            air_conditioner_w=none(population.air_conditioners.device_id.shape[0]),
+            generator_on=none(population.generators.device_id.shape[0]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StorageResult:
     """
     Storage devices after a tick.
@@ -551,6 +593,55 @@ def _vehicle_was_away(
     )
 
 
+def _appliance_setpoints(
+    rule_w: FloatArray, setpoint_w: FloatArray, appliances: Thermostats
+) -> FloatArray:
+    """The rule's power, or the setpoint within [0, rating] where there is one (0 when off)."""
+    planned = np.clip(np.nan_to_num(setpoint_w), 0.0, appliances.rated_power_w)
+    return np.where(
+        np.isfinite(setpoint_w), np.where(appliances.enabled, planned, 0.0), rule_w
+    ).astype(np.float64)
+
+
+def _vehicle_setpoints(
+    plan: EvPlan, setpoint_w: FloatArray, params: EvParams, dt_s: float
+) -> tuple[EvPlan, BoolArray, FloatArray]:
+    """The cars at home with a setpoint charge or discharge (V2H) as it says, within their
+    limits (target and reserve); returns the plan, which cars follow a setpoint, and the
+    discharge each of those gives the home. [W]"""
+    planned = np.isfinite(setpoint_w) & ~plan.away
+    charge_limit, discharge_limit = storage_power_limits_w(
+        plan.level_wh,
+        lower_wh=plan.lower_wh,
+        upper_wh=plan.upper_wh,
+        max_charge_w=params.max_charge_w,
+        max_discharge_w=params.max_discharge_w,
+        charge_efficiency=params.charge_efficiency,
+        dt_s=dt_s,
+    )
+    setpoint = np.nan_to_num(setpoint_w)
+    charge = np.minimum(np.maximum(setpoint, 0.0), charge_limit)
+    discharge = np.minimum(np.maximum(-setpoint, 0.0), discharge_limit)
+    mode = np.where(
+        charge > MIN_USEFUL_POWER_W,
+        EV_MODE_CHARGING,
+        np.where(discharge > MIN_USEFUL_POWER_W, EV_MODE_DISCHARGING, EV_MODE_IDLE),
+    ).astype(np.int8)
+    mode = np.where(planned, mode, plan.mode).astype(np.int8)
+    followed = replace(
+        plan,
+        mode=mode,
+        charge_request_w=np.where(
+            planned, np.where(mode == EV_MODE_CHARGING, charge, 0.0), plan.charge_request_w
+        ),
+        discharge_limit_w=np.where(
+            planned, np.where(mode == EV_MODE_DISCHARGING, discharge, 0.0), plan.discharge_limit_w
+        ),
+    )
+    given = np.where(planned & (mode == EV_MODE_DISCHARGING), discharge, 0.0)
+    return followed, planned, given
+
+
 def population_tick(
     population: Population,
     levels: StorageLevels,
@@ -558,6 +649,7 @@ def population_tick(
     tick_at: datetime,
     dt_s: float,
     seed: int,
+    dispatch: Dispatch | None = None,
 ) -> TickResult:
     """
     Step every device of a population by one tick and balance every home.
@@ -575,6 +667,8 @@ def population_tick(
         Tick length; storage moves power · dt_s. [s]
     seed : int
         Simulation seed for clouds and generator jitter.
+    dispatch : Dispatch or None
+        A plan's setpoints for this tick; None (or NaN for a device) follows the rules.
 
     Returns
     -------
@@ -587,7 +681,9 @@ def population_tick(
     vehicles in mode charging draw their charging power (from the grid if need be);
     the remaining surplus charges batteries, the remaining deficit is covered by
     batteries and V2H vehicles, each home's need split in proportion to the stores'
-    limits. Batteries never charge from the grid nor discharge into it.
+    limits. Batteries never charge from the grid nor discharge into it. A device with a
+    setpoint in ``dispatch`` takes it instead (within its limits) and is left out of that
+    dispatch; the stores without one share what remains.
 
     References
     ----------
@@ -641,11 +737,14 @@ def population_tick(
 
     # Generators, heaters, air conditioners.
     generators = population.generators
+    running = generators.running
+    if dispatch is not None:
+        running = np.where(np.isfinite(dispatch.generator_on), dispatch.generator_on > 0.5, running)
     generator_power = generator_power_w(
         generators.device_id,
         tick_s,
         rated_power_w=generators.rated_power_w,
-        running=generators.running,
+        running=running,
         seed=seed,
     )
     heaters = population.heaters
@@ -664,6 +763,9 @@ def population_tick(
         design_delta_c=12.0 if coolers.design_delta_c is None else coolers.design_delta_c,
         enabled=coolers.enabled,
     )
+    if dispatch is not None:
+        heater_power = _appliance_setpoints(heater_power, dispatch.heater_w, heaters)
+        cooler_power = _appliance_setpoints(cooler_power, dispatch.air_conditioner_w, coolers)
 
     # Local clocks (once per zone), base load.
     clock = zone_clock(tick_at, homes.timezones)
@@ -699,6 +801,12 @@ def population_tick(
         params=ev_params,
         dt_s=dt_s,
     )
+    planned_ev = np.zeros(plan.level_wh.shape, dtype=np.bool_)
+    ev_planned_discharge = np.zeros(plan.level_wh.shape)
+    if dispatch is not None:
+        plan, planned_ev, ev_planned_discharge = _vehicle_setpoints(
+            plan, dispatch.vehicle_w, ev_params, dt_s
+        )
 
     # Batteries: limits for this tick.
     batteries = population.batteries
@@ -726,18 +834,42 @@ def population_tick(
         + sum_by_home(cooler_power, coolers.home_index, home_count)
     )
     vehicle_charging = sum_by_home(plan.charge_request_w, vehicles.home_index, home_count)
-    surplus = production - consumption - vehicle_charging
     battery_count = batteries.device_id.shape[0]
+    planned_battery = np.zeros(battery_count, dtype=np.bool_)
+    battery_planned_w = np.zeros(battery_count)
+    if dispatch is not None:
+        planned_battery = np.isfinite(dispatch.battery_w)
+        battery_planned_w = np.where(
+            planned_battery,
+            np.clip(
+                np.nan_to_num(dispatch.battery_w), -battery_discharge_limit, battery_charge_limit
+            ),
+            0.0,
+        )
+    surplus = (
+        production
+        - consumption
+        - vehicle_charging
+        + sum_by_home(ev_planned_discharge, vehicles.home_index, home_count)
+        - sum_by_home(battery_planned_w, batteries.home_index, home_count)
+    )
     requests = self_consumption_requests_w(
         surplus,
         storage_home_index=np.concatenate([batteries.home_index, vehicles.home_index]),
-        charge_limit_w=np.concatenate([battery_charge_limit, np.zeros(plan.level_wh.shape)]),
-        discharge_limit_w=np.concatenate([battery_discharge_limit, plan.discharge_limit_w]),
+        charge_limit_w=np.concatenate(
+            [np.where(planned_battery, 0.0, battery_charge_limit), np.zeros(plan.level_wh.shape)]
+        ),
+        discharge_limit_w=np.concatenate(
+            [
+                np.where(planned_battery, 0.0, battery_discharge_limit),
+                np.where(planned_ev, 0.0, plan.discharge_limit_w),
+            ]
+        ),
         home_count=home_count,
     )
     battery_new_level, battery_flow = storage_step(
         battery_level,
-        requests[:battery_count],
+        np.where(planned_battery, battery_planned_w, requests[:battery_count]),
         lower_wh=battery_lower,
         upper_wh=battery_upper,
         max_charge_w=batteries.max_charge_w,
@@ -746,7 +878,10 @@ def population_tick(
         dt_s=dt_s,
     )
     ev_step = ev_complete(
-        plan, params=ev_params, v2h_request_w=-requests[battery_count:], dt_s=dt_s
+        plan,
+        params=ev_params,
+        v2h_request_w=np.where(planned_ev, ev_planned_discharge, -requests[battery_count:]),
+        dt_s=dt_s,
     )
 
     storage_flow = sum_by_home(battery_flow, batteries.home_index, home_count) + sum_by_home(
@@ -844,6 +979,7 @@ def homes_from_lists(
 
 __all__ = [
     "Batteries",
+    "Dispatch",
     "ElectricVehicles",
     "Generators",
     "HomeTotals",

@@ -1,4 +1,4 @@
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import factory
@@ -12,6 +12,7 @@ from devices.models import (
     Generator,
     Heater,
     Home,
+    HomeEnergyHistory,
     SolarPanel,
 )
 from tests.accounts.factories import UserFactory
@@ -98,6 +99,22 @@ class EnergyMeterFactory(DeviceFactory):
 
     source = "physical"
     status = "offline"
+
+
+class HomeEnergyHistoryFactory(DjangoModelFactory[HomeEnergyHistory]):
+    """A tick of a home without a goal (the planner's columns null), one minute apart."""
+
+    class Meta:
+        model = HomeEnergyHistory
+
+    home = factory.SubFactory(HomeFactory)
+    tick_at = factory.Sequence(lambda n: datetime(2026, 6, 1, tzinfo=UTC) + timedelta(minutes=n))
+    production_wh = 0.0
+    consumption_wh = 0.0
+    import_wh = 0.0
+    export_wh = 0.0
+    charge_wh = 0.0
+    discharge_wh = 0.0
 
 
 ALL_DEVICE_FACTORIES = (

@@ -4,6 +4,7 @@ from django.core.management import call_command
 from accounts.models import User
 from devices.models import Device, DeviceKind, Home
 from grid.models import Tariff
+from planner.models import OptimizationGoal
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +47,16 @@ def test_seed_demo_gives_each_home_a_time_of_use_tariff_and_keeps_a_changed_one(
     call_command("seed_demo")
     changed.refresh_from_db()
     assert (changed.kind, changed.import_price_per_kwh) == ("fixed", 0.5)
+
+
+def test_seed_demo_gives_the_san_francisco_house_a_goal_and_keeps_a_changed_one() -> None:
+    call_command("seed_demo")
+    goals = OptimizationGoal.objects.filter(home__owner__username="demo")
+    assert [(g.home.name, g.objective) for g in goals] == [("San Francisco house", "cost")]
+    goal = goals.get()
+    goal.objective = "carbon"
+    goal.save()
+    call_command("seed_demo")
+    goal.refresh_from_db()
+    assert goal.objective == "carbon"
+    assert OptimizationGoal.objects.count() == 1

@@ -290,3 +290,32 @@ def test_anonymous_callers_get_nothing(anon: GraphQLClient, equipped_home: Any) 
         assert not any((result["data"] or {}).values())
         assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert not OptimizationGoal.objects.exists() and not HomePlan.objects.exists()
+
+
+# --- optimizationGoal -----------------------------------------------------------------------
+
+GOAL = f"query($homeId: ID!) {{ optimizationGoal(homeId: $homeId) {{ {GOAL_FIELDS} }} }}"
+
+
+def test_the_goal_is_null_until_set_and_then_the_stored_one(
+    gql: GraphQLClient, alice_home: Any
+) -> None:
+    assert gql(GOAL, {"homeId": alice_home.pk})["data"] == {"optimizationGoal": None}
+    gql(SET_GOAL, {"homeId": alice_home.pk, "input": {"objective": "CARBON"}})
+    goal = gql(GOAL, {"homeId": alice_home.pk})["data"]["optimizationGoal"]
+    stored = OptimizationGoal.objects.get(home=alice_home)
+    assert goal == {
+        "homeId": str(alice_home.pk),
+        "objective": "CARBON",
+        "gridImportMaxW": stored.grid_import_max_w,
+        "gridExportMaxW": stored.grid_export_max_w,
+    }
+
+
+def test_another_users_goal_reads_as_missing(other_gql: GraphQLClient, alice_home: Any) -> None:
+    OptimizationGoal.objects.create(home=alice_home, objective="carbon")
+    theirs = other_gql(GOAL, {"homeId": alice_home.pk})
+    missing = other_gql(GOAL, {"homeId": MISSING_ID})
+    assert theirs == missing
+    assert theirs["data"] == {"optimizationGoal": None}
+    assert theirs["errors"][0]["message"] == "Home not found."

@@ -135,3 +135,30 @@ export function pairChart(target: HTMLElement, buckets: LedgerBucket[], pair: Pa
   };
   return new uPlot(options, data, target);
 }
+
+/** One y axis of a lines chart: its scale's name, label, and side (3 left, 1 right). */
+export interface Axis {
+  scale: string;
+  label: string;
+  side: 1 | 3;
+}
+
+/** Lines over time, each on its axis' scale; `stepped` holds each value over its interval (a
+ * plan's setpoints), otherwise points are joined (running totals). */
+export function linesChart(
+  target: HTMLElement,
+  xs: number[],
+  lines: { label: string; colour: string; values: (number | null)[]; scale: string }[],
+  options: { title: string; axes: Axis[]; stepped: boolean; width: number },
+): uPlot {
+  const paths = options.stepped ? uPlot.paths.stepped!({ align: 1 }) : undefined;
+  const settings: Options = {
+    width: options.width,
+    height: 260,
+    title: options.title,
+    scales: { x: { time: true } },
+    axes: [{}, ...options.axes.map((a) => ({ scale: a.scale, label: a.label, side: a.side, grid: { show: a.side === 3 } }))],
+    series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: 2, scale: l.scale, paths, points: { show: false } }))],
+  };
+  return new uPlot(settings, [xs, ...lines.map((l) => l.values)] as AlignedData, target);
+}

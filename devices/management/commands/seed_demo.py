@@ -1,5 +1,5 @@
 """Idempotently create the demo user, two homes with time-of-use tariffs, and one device of
-every kind."""
+every kind; the San Francisco house has an optimisation goal (its plan minimises cost)."""
 
 from datetime import time
 from typing import Any
@@ -22,6 +22,8 @@ from devices.models import (
 from grid import selectors as grid_selectors
 from grid import services as grid_services
 from grid.services import PeriodInput
+from planner import services as planner_services
+from planner.models import Objective, OptimizationGoal
 from simulators.physics.constants import ALL_DAYS_MASK, WEEKDAYS_MASK
 
 DEMO_USERNAME = "demo"
@@ -64,6 +66,9 @@ DEVICES: list[tuple[int, type[Device], str, dict[str, Any]]] = [
 ]  # fmt: skip
 
 WEEKEND_MASK = ALL_DAYS_MASK & ~WEEKDAYS_MASK
+
+# The planner's goal of a demo home: its devices follow a plan, beside their greedy twin.
+GOALS = {SF: Objective.COST.value}
 # Time-of-use tariffs in each home's local time; carbon and weather come from the default
 # (synthetic) providers of the home's region.
 TARIFFS: dict[int, dict[str, Any]] = {
@@ -130,7 +135,14 @@ class Command(BaseCommand):
                     user_id=user.pk, home_id=home.pk, kind="time_of_use", **tariff
                 )
                 tariffs += 1
+        goals = 0
+        for home_index, objective in GOALS.items():
+            home = homes[home_index]
+            # A goal the demo user changed is theirs: only a home without one gets the demo's.
+            if not OptimizationGoal.objects.filter(home=home).exists():
+                planner_services.goal_set(user_id=user.pk, home_id=home.pk, objective=objective)
+                goals += 1
         self.stdout.write(
-            f"demo data ready: user '{DEMO_USERNAME}', {len(homes)} homes, {made} devices and "
-            f"{tariffs} tariffs added"
+            f"demo data ready: user '{DEMO_USERNAME}', {len(homes)} homes, {made} devices, "
+            f"{tariffs} tariffs and {goals} goals added"
         )

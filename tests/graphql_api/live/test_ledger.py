@@ -16,6 +16,7 @@ from simulators import farm
 from tests import live_values
 from tests.conftest import GraphQLClient
 from tests.devices.factories import BatteryFactory, ElectricVehicleFactory, HomeFactory
+from tests.simulators.farm.ticks import tick_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -53,22 +54,12 @@ def home(user: Any) -> Any:
     return home
 
 
-def _tick(at: datetime) -> None:
-    plan = farm.tick_claim(tick_at=at)
-    assert isinstance(plan, farm.TickPlan)
-    handles = [
-        farm.shard_simulate(tick_at=plan.tick_at, home_id_from=first, home_id_to=last)
-        for first, last in plan.shards
-    ]
-    farm.tick_finalize(result_keys=handles, tick_at=plan.tick_at, shards=plan.shards)
-
-
 def _range(hours: int = 1) -> dict[str, str]:
     return {"from": T0.isoformat(), "to": (T0 + timedelta(hours=hours)).isoformat()}
 
 
 def test_energy_stats_carry_prices_carbon_and_rates(gql: GraphQLClient, home: Any) -> None:
-    _tick(farm.tick_align(datetime.now(UTC)))
+    tick_in_process(farm.tick_align(datetime.now(UTC)))
     value = live_values.read_many([keys.home_stats_key(home.pk)])[0]
     assert value is not None
     for variables in ({"homeId": str(home.pk)}, {}):
@@ -91,7 +82,7 @@ def test_no_data_yet_reads_null_prices(gql: GraphQLClient, home: Any) -> None:
 
 def test_energy_history_buckets_sum_cost_revenue_and_carbon(gql: GraphQLClient, home: Any) -> None:
     for minute in range(3):
-        _tick(T0 + timedelta(minutes=minute))
+        tick_in_process(T0 + timedelta(minutes=minute))
     rows = HomeEnergyHistory.objects.filter(home=home)
     variables = {"homeId": str(home.pk), **_range()}
     hourly = gql(HISTORY, variables)["data"]["energyHistory"]
@@ -108,7 +99,7 @@ def test_energy_history_buckets_sum_cost_revenue_and_carbon(gql: GraphQLClient, 
 
 def test_ledger_totals_the_range_and_shows_each_stores_book(gql: GraphQLClient, home: Any) -> None:
     for minute in range(2):
-        _tick(T0 + timedelta(minutes=minute))
+        tick_in_process(T0 + timedelta(minutes=minute))
     rows = list(HomeEnergyHistory.objects.filter(home=home).order_by("tick_at"))
     signals = signals_for_homes(np.array([home.pk], dtype=np.int64), T0)
     data = gql(LEDGER, {"homeId": str(home.pk), **_range()})["data"]["ledger"]
@@ -143,8 +134,8 @@ def test_another_user_gets_nothing(
 ) -> None:
     # given the owner's home with ticks and history, and a second user with a home of their own
     theirs = HomeFactory(owner=other_user)
-    _tick(T0)
-    _tick(farm.tick_align(datetime.now(UTC)))
+    tick_in_process(T0)
+    tick_in_process(farm.tick_align(datetime.now(UTC)))
     assert gql(LEDGER, {"homeId": str(home.pk), **_range()})["data"]["ledger"] is not None
     # when the second user asks for the owner's home, then nothing comes back
     assert other_gql(STATS, {"homeId": str(home.pk)})["data"]["energyStats"] is None

@@ -24,6 +24,7 @@ from tests.devices.factories import (
     HomeFactory,
     SolarPanelFactory,
 )
+from tests.simulators.farm.ticks import tick_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -45,16 +46,6 @@ def home(user: Any) -> dict[str, Any]:
     return {"home": home, "battery": battery, "vehicle": vehicle}
 
 
-def _tick(at: datetime) -> None:
-    plan = farm.tick_claim(tick_at=at)
-    assert isinstance(plan, farm.TickPlan)
-    handles = [
-        farm.shard_simulate(tick_at=plan.tick_at, home_id_from=first, home_id_to=last)
-        for first, last in plan.shards
-    ]
-    farm.tick_finalize(result_keys=handles, tick_at=plan.tick_at, shards=plan.shards)
-
-
 def _storage(device: Any) -> dict[str, Any]:
     value = live_store.device_storages([device.pk])[0]
     assert value is not None
@@ -73,7 +64,7 @@ def test_a_tick_prices_the_home_and_books_what_its_stores_took(home: dict[str, A
     signals = signals_for_homes(np.array([home["home"].pk], dtype=np.int64), MIDNIGHT)
     price, intensity = float(signals.import_price[0]), float(signals.carbon_intensity[0])
     # when a tick runs
-    _tick(MIDNIGHT)
+    tick_in_process(MIDNIGHT)
     # then the live stats carry the signals and the rates
     stats = live_store.home_stats([home["home"].pk])[0]
     assert stats is not None
@@ -126,13 +117,13 @@ def test_a_repeated_shard_books_once_and_the_next_tick_carries_the_book(
 
 
 def test_after_a_redis_flush_books_resume_from_the_checkpoint(home: dict[str, Any]) -> None:
-    _tick(MIDNIGHT)  # a checkpoint tick
+    tick_in_process(MIDNIGHT)  # a checkpoint tick
     saved = ElectricVehicle.objects.get(pk=home["vehicle"].pk)
     live = _storage(home["vehicle"])
     assert saved.book_cost_per_kwh == pytest.approx(live["cost_per_kwh"], rel=1e-6)
     assert saved.book_grid_share == pytest.approx(live["grid_share"], rel=1e-6)
     live_store.client().flushdb()
-    _tick(MIDNIGHT + timedelta(minutes=1))
+    tick_in_process(MIDNIGHT + timedelta(minutes=1))
     record = _record(home["vehicle"])
     assert record["prev_cost_per_kwh"] == pytest.approx(saved.book_cost_per_kwh, rel=1e-6)
     assert record["prev_carbon_g_per_kwh"] == pytest.approx(saved.book_carbon_g_per_kwh, rel=1e-6)

@@ -9,7 +9,7 @@ function isoDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
-function useChart(build: (el: HTMLElement, width: number) => uPlot | null, key: string) {
+export function useChart(build: (el: HTMLElement, width: number) => uPlot | null, key: string) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!ref.current) return;

@@ -9,6 +9,7 @@ import { History } from './Charts';
 import { DeviceCard, type Stored } from './DeviceCard';
 import { FlowDiagram } from './FlowDiagram';
 import { NowFigures } from './NowFigures';
+import { PlannerPanel } from './Planner';
 import { DeviceForm, HomeForm } from './Forms';
 
 function useDeviceStates(devices: DeviceFieldsFragment[]): Record<string, LiveFragment> {
@@ -114,6 +115,7 @@ export function HomePage({ homeId }: { homeId: string }) {
           ))}
         </div>
       </section>
+      <PlannerPanel homeId={home.id} />
       <History homeId={home.id} currency={currency} />
     </>
   );
