@@ -1,8 +1,9 @@
-"""The admin's view of goals and plans (plans are read-only: they are computed)."""
+"""The admin's view of goals, plans and decisions (plans and decisions are read-only: they
+are computed, and decisions are the record of what was done)."""
 
 from django.contrib import admin
 
-from planner.models import HomePlan, OptimizationGoal
+from planner.models import Decision, HomePlan, OptimizationGoal
 
 
 @admin.register(OptimizationGoal)
@@ -23,4 +24,18 @@ class HomePlanAdmin(admin.ModelAdmin):
     )  # fmt: skip
 
     def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ("device", "interval_start", "action", "power_w", "source", "objective")
+    list_filter = ("source", "action", "objective")
+    search_fields = ("home__name", "home__owner__username", "device__name")
+    raw_id_fields = ("home", "device", "command")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False

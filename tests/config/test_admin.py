@@ -25,7 +25,7 @@ from devices.models import (
     ReadingHourly,
 )
 from grid.models import SignalPoint
-from planner.models import HomePlan, OptimizationGoal
+from planner.models import Decision, HomePlan, OptimizationGoal
 from tests.accounts.factories import UserFactory
 from tests.devices.factories import (
     AirConditionerFactory,
@@ -94,6 +94,11 @@ def rows() -> None:
     HomePlan.objects.create(
         home=home, inputs_hash="0" * 64, objective="carbon", status="optimal", starts_at=now,
         created_at=now, payload={"expected": {"cost": 1.0}},
+    )  # fmt: skip
+    Decision.objects.create(
+        home=home, device=meter, interval_start=now, interval_end=now + timedelta(minutes=15),
+        action="charge", power_w=1000.0, objective="carbon", plan_hash="0" * 64,
+        inputs_hash="0" * 64, expected_cost=0.1, expected_carbon_g=50.0, source="command",
     )  # fmt: skip
 
 
