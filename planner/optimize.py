@@ -55,6 +55,12 @@ ROW_BLOCKS = 8
 
 DEFAULT_TIME_LIMIT_S = 10.0
 MIP_RELATIVE_GAP = 1e-4
+OBJECTIVE_SCALE = 1e3
+"""HiGHS sees the objective times this. Its coefficients are per W and interval (an energy
+price of 0.30 per kWh is 7.5e-5, the storage wear 2.5e-7): close to the solver's dual
+feasibility tolerance (1e-7), so an "optimal" basis could be off by a percent of a small
+objective, and a warm start then ended on another vertex than a cold one. Scaled, every
+price is well above it."""
 _INF = highspy.kHighsInf
 
 
@@ -299,7 +305,7 @@ class Solver:
             if self.warm and not is_mip:
                 self._bases[shape] = highs.getBasis()
             values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-            return STATUS_OPTIMAL, values, float(info.objective_function_value)
+            return STATUS_OPTIMAL, values, float(info.objective_function_value) / OBJECTIVE_SCALE
         nothing = np.full(programs.columns, np.nan)
         if status in (
             highspy.HighsModelStatus.kInfeasible,
@@ -322,7 +328,7 @@ class Solver:
             int(highspy.MatrixFormat.kColwise),
             int(highspy.ObjSense.kMinimize),
             0.0,
-            programs.cost[home],
+            programs.cost[home] * OBJECTIVE_SCALE,
             programs.col_lower[home],
             programs.col_upper[home],
             programs.row_lower[home],
