@@ -1,4 +1,5 @@
-"""The Celery app: Redis broker, a ``sim`` queue for the farm, a ``default`` queue for the rest."""
+"""The Celery app: Redis broker, a ``sim`` queue for the farm, a ``plan`` queue for the planner,
+a ``default`` queue for the rest."""
 
 import os
 
@@ -16,7 +17,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 _VISIBILITY_TIMEOUT_S = 6 * 3600
 _KEY_PREFIX = f"{settings.REDIS_KEY_PREFIX}celery:"
 app.conf.update(
-    task_queues=(Queue("default"), Queue("sim")),
+    task_queues=(Queue("default"), Queue("sim"), Queue("plan")),
     task_default_queue="default",
     task_acks_late=True,
     task_reject_on_worker_lost=True,

@@ -10,7 +10,9 @@ from celery import Task, current_app
 from django.db import transaction
 
 PLAN_SHARD_TASK = "planner.plan_shard"
-PLAN_QUEUE = "sim"
+PLAN_QUEUE = "plan"
+"""The planner's own queue and worker: a fleet's plans take tens of seconds, which on the
+farm's ``sim`` queue would hold its ticks back."""
 
 
 @cache

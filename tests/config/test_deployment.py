@@ -16,7 +16,7 @@ from tests.web_process import procfile_command
 ROOT = Path(__file__).resolve().parents[2]
 
 
-APP_ROLES = ("migrate", "web", "worker", "beat", "mqtt")
+APP_ROLES = ("migrate", "web", "worker", "planner", "beat", "mqtt")
 
 
 def test_compose_has_every_role_configured_by_environment() -> None:
@@ -45,7 +45,7 @@ def test_every_service_restarts_and_reports_its_health() -> None:
 
 def test_roles_start_after_migrations_and_healthy_servers() -> None:
     services = compose.raw()["services"]
-    for role in ("web", "worker", "beat", "mqtt"):
+    for role in ("web", "worker", "planner", "beat", "mqtt"):
         depends = services[role]["depends_on"]
         assert depends["migrate"] == {"condition": "service_completed_successfully"}
         for server in ("postgres", "redis", "mosquitto"):
