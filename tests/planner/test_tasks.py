@@ -30,7 +30,9 @@ SHARD_HOMES = 3
 def worker(tmp_path: Path) -> Iterator[Path]:
     log = tmp_path / "worker.log"
     env = environment(SIM_SHARD_HOMES=SHARD_HOMES, LOG_LEVEL="INFO")
-    with default_queue_worker(["celery", "-A", "celery_app", "worker"], env, log, "default,sim,plan"):
+    with default_queue_worker(
+        ["celery", "-A", "celery_app", "worker"], env, log, "default,sim,plan"
+    ):
         yield log
 
 

@@ -22,7 +22,6 @@ from devices.models import (
 from grid import selectors as grid_selectors
 from grid import services as grid_services
 from grid.services import PeriodInput
-from planner import services as planner_services
 from planner.models import Objective, OptimizationGoal
 from simulators.physics.constants import ALL_DAYS_MASK, WEEKDAYS_MASK
 
@@ -139,9 +138,11 @@ class Command(BaseCommand):
         for home_index, objective in GOALS.items():
             home = homes[home_index]
             # A goal the demo user changed is theirs: only a home without one gets the demo's.
-            if not OptimizationGoal.objects.filter(home=home).exists():
-                planner_services.goal_set(user_id=user.pk, home_id=home.pk, objective=objective)
-                goals += 1
+            # Stored as the devices are; the planner's first run at beat's start plans it.
+            _, created = OptimizationGoal.objects.get_or_create(
+                home=home, defaults={"objective": objective}
+            )
+            goals += created
         self.stdout.write(
             f"demo data ready: user '{DEMO_USERNAME}', {len(homes)} homes, {made} devices, "
             f"{tariffs} tariffs and {goals} goals added"

@@ -1,6 +1,7 @@
 """Install (or update) the farm's periodic tick, the grid signals' fetch and the planner's
 runs in django-celery-beat; idempotent."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +13,9 @@ SIGNALS_TASK_NAME = "grid signals: fetch"
 PLAN_TASK_NAME = "planner: plan the fleet"
 APPLY_TASK_NAME = "planner: apply plans to physical devices"
 APPLY_EVERY_S = 60
+RUN_AT_START = datetime(2000, 1, 1, tzinfo=UTC)
+"""A start time in the past: beat runs the task as soon as it starts when the task never ran
+(django-celery-beat otherwise waits one whole interval), so a new deployment plans at once."""
 
 
 def _install(name: str, defaults: dict[str, Any]) -> str:
@@ -92,6 +96,7 @@ class Command(BaseCommand):
                     "enabled": True,
                     "args": "[]",
                     "kwargs": "{}",
+                    "start_time": RUN_AT_START,
                 },
             )
             self.stdout.write(f"setup_schedule: {task} every {every_s}s ({outcome})")

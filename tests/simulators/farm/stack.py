@@ -57,13 +57,18 @@ class Stack:
         return process
 
     def worker(
-        self, *, concurrency: int = 1, die_at: str | None = None, fail_shard: int | None = None
+        self,
+        *,
+        concurrency: int = 1,
+        die_at: str | None = None,
+        fail_shard: int | None = None,
+        queues: str = "default,sim",
     ) -> subprocess.Popen[bytes]:
         options = [*(["--die-at", die_at] if die_at else [])]
         options += ["--fail-shard", str(fail_shard)] if fail_shard is not None else []
         return self._start(
             [sys.executable, "-m", "tests.simulators.farm.worker", *options, "--",
-             "--queues", "default,sim", "--concurrency", str(concurrency), "--pool", "prefork",
+             "--queues", queues, "--concurrency", str(concurrency), "--pool", "prefork",
              "--without-heartbeat", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
         )  # fmt: skip
 

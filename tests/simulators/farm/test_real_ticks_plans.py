@@ -1,10 +1,11 @@
-"""A home with a goal on the live path: a real plan (HiGHS), a real Celery worker and beat at a
-2 s tick. The battery follows the plan, every applied action is a decision of that plan, and
-history keeps the greedy twin's figures beside the home's."""
+"""A home with a goal on the live path: real Celery workers (the farm's queues and the
+planner's) and beat at a 2 s tick. Beat's first planning run plans the home at once, the
+battery follows the plan, every applied action is a decision of that plan, and history keeps
+the greedy twin's figures beside the home's."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +13,7 @@ from django.core.management import call_command
 
 from devices.live import store
 from devices.models import HomeEnergyHistory
-from planner import services
-from planner.models import Decision, HomePlan
+from planner.models import Decision, HomePlan, OptimizationGoal
 from planner.problem import INTERVAL_S
 from tests.devices.factories import BatteryFactory, HomeFactory, SolarPanelFactory
 from tests.polling import wait_until
@@ -33,23 +33,20 @@ def two_second_ticks(settings: Any) -> None:
 def test_a_home_with_a_goal_follows_its_plan_beside_its_twin(
     stack: Stack, two_second_ticks: None, user: Any, tmp_path: Any
 ) -> None:
-    # given a home with a goal and its plan, made now by the planner
+    # given a home with a goal stored as the demo's is (no plan asked for)
     home = HomeFactory(owner=user, latitude=51.5, longitude=-0.1, timezone="Europe/London")
     battery = BatteryFactory(home=home, level_wh=6_000.0)
     SolarPanelFactory(home=home)
-    services.goal_set(user_id=user.pk, home_id=home.pk, objective="cost")
-    services.plan_get_or_make(user_id=user.pk, home_id=home.pk, now=datetime.now(UTC))
+    OptimizationGoal.objects.create(home=home, objective="cost")
+    # when the workers and beat start
+    stack.worker(concurrency=2, queues="default,sim,plan")
+    stack.beat(tmp_path)
+    # then beat's first planning run plans it (the planning interval is 15 minutes)
+    wait_until(lambda: HomePlan.objects.filter(home=home).exists(), "the fleet's first plan", 30)
     stored = HomePlan.objects.get(home=home)
     assert stored.status == "optimal"
-    # when the farm ticks
-    stack.worker(concurrency=2)
-    stack.beat(tmp_path)
-    wait_until(
-        lambda: HomeEnergyHistory.objects.filter(home=home, baseline_cost__isnull=False).count()
-        >= 3,
-        "three ticks with a twin",
-        60,
-    )
+    followed = HomeEnergyHistory.objects.filter(home=home, solar_forecast_w__isnull=False)
+    wait_until(lambda: followed.count() >= 3, "three ticks following the plan", 60)
     # then the battery's live flow is the plan's setpoint for the interval of its tick
     storage = store.device_storages([battery.pk])[0]
     assert storage is not None
@@ -65,9 +62,10 @@ def test_a_home_with_a_goal_follows_its_plan_beside_its_twin(
     assert decision.inputs_hash == stored.inputs_hash
     assert decision.power_w == pytest.approx(setpoints["power_w"][k])
     assert decision.source == "simulated"
-    # and every tick since has the twin's cost and carbon and the forecast beside the actual
-    rows = HomeEnergyHistory.objects.filter(home=home, baseline_cost__isnull=False)
-    for row in rows:
-        assert row.baseline_carbon_g is not None
-        assert row.solar_forecast_w is not None and row.solar_w is not None
+    # and every tick since has the twin's figures and the forecast beside the actual; the ticks
+    # before the plan had the twin but nothing to follow
+    for row in followed:
+        assert row.baseline_cost is not None and row.baseline_carbon_g is not None
+        assert row.solar_w is not None
         assert row.base_load_forecast_w is not None and row.base_load_w is not None
+    assert HomeEnergyHistory.objects.filter(home=home, baseline_cost__isnull=True).count() == 0
