@@ -233,6 +233,15 @@ class _IntervalOf(Func):
     )
     output_field = DateTimeField()
 
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # `make run`'s database: whole seconds (ticks are), integer division as the floor.
+        step = int(INTERVAL_S)
+        template = (
+            f"datetime(((CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) - 1) / {step})"
+            f" * {step}, 'unixepoch')"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
 
 def base_load_history_w(home: Home, starts_at: datetime, intervals: int) -> FloatArray:
     """
