@@ -89,7 +89,8 @@ export function barsChart(target: HTMLElement, buckets: Bucket[], width: number)
     width,
     height: 280,
     title: 'Energy (kWh)',
-    scales: { x: { time: true } },
+    // as the cost and carbon charts: a lone bucket is a bar, not a point in years of axis
+    scales: { x: { time: true, range: (_u, min, max) => paddedRange(data[0] as number[]) ?? [min, max] } },
     axes: [{}, { label: 'kWh' }],
     series: [{}, ...order.map((i) => ({ label: STACKS[i].label, fill: STACKS[i].colour, stroke: STACKS[i].colour, paths: bars, points: { show: false } }))],
   };
