@@ -24,6 +24,9 @@ from tests.accounts.factories import UserFactory
 from tests.asgi_client import Client
 from tests.with_servers import PREPARED_ENV, PREPARED_SETTINGS
 
+# Fixtures shared across packages: `listener` (a device's view of its command topic).
+pytest_plugins = ["tests.command_listener"]
+
 NOT_PREPARED = (
     "The test suite flushes Redis databases and purges Celery queues, so it runs only against "
     "the servers and databases its launcher prepares for it: run `make test`, or "

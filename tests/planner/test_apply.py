@@ -4,7 +4,6 @@ devices and another user's devices get nothing; meters refuse set_power."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,27 +15,19 @@ from devices import hardware
 from devices.models import CommandStatus, DeviceCommand
 from planner import apply, services
 from planner.models import Decision, HomePlan, OptimizationGoal
+from tests.command_listener import Listener
 from tests.devices.factories import (
     BatteryFactory,
     EnergyMeterFactory,
     HomeFactory,
     SolarPanelFactory,
 )
-from tests.devices.hardware.test_commands import Listener
 from tests.devices.support import _private_mqtt_topics  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 QUARTER = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
 PHYSICAL = {"source": "physical", "status": "online"}
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    listening = Listener()
-    yield listening
-    listening.client.disconnect()
-    listening.client.loop_stop()
 
 
 @pytest.fixture

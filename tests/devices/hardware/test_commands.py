@@ -3,10 +3,8 @@ simulated devices, isolation."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,11 +13,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from freezegun import freeze_time
-from paho.mqtt import client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 import graphql_api.schema  # noqa: F401  (typed before freezegun swaps datetime)
-from config.local_servers import mqtt_host_port
 from devices import hardware
 from devices.models import (
     Battery,
@@ -30,6 +25,7 @@ from devices.models import (
     Heater,
 )
 from tests.asgi_client import Client as TelemetryClient
+from tests.command_listener import Listener
 from tests.conftest import GraphQLClient
 from tests.devices.factories import (
     BatteryFactory,
@@ -57,39 +53,6 @@ mutation($deviceId: ID!, $command: String!, $args: JSON) {{
   }}
 }}"""
 COMMANDS = "query($deviceId: ID!) { commands(deviceId: $deviceId) { id command status } }"
-
-
-class Listener:
-    """A device's view of the broker: every message on ``…/+/commands``."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-        self.ready = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"test-listen-{uuid.uuid4().hex[:8]}"
-        )
-        self.client.on_message = lambda _c, _u, m: self.messages.append(
-            (m.topic, orjson.loads(m.payload))
-        )
-        self.client.on_subscribe = lambda *_: self.ready.set()
-        self.client.connect(*mqtt_host_port(settings.MQTT_URL))
-        self.client.subscribe(f"{settings.MQTT_TOPIC_PREFIX}/+/commands", qos=1)
-        self.client.loop_start()
-        assert self.ready.wait(5)
-
-    def wait_for(self, count: int, timeout_s: float = 5.0) -> list[tuple[str, dict[str, Any]]]:
-        deadline = time.monotonic() + timeout_s
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.messages
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    listening = Listener()
-    yield listening
-    listening.client.disconnect()
-    listening.client.loop_stop()
 
 
 @pytest.fixture
