@@ -283,8 +283,9 @@ def _database_base() -> str:
 
 def _worker(env: dict[str, str], index: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--queues", "default,sim,plan",
-         "--concurrency", "1", "--pool", "prefork", "--hostname", f"bench-plan-{index}@%h",
+        [sys.executable, "-m", "celery", "-A", "celery_app", "worker",
+         "--queues", "default,sim,plan", "--concurrency", "1", "--pool", "prefork",
+         "--hostname", f"bench-plan-{index}@%h",
          "--without-heartbeat", "--without-mingle", "--without-gossip",
          "--loglevel", "WARNING"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
