@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CARBON_PAIR, STACKS, costPair, paddedRange, pairSeries, stackedSeries } from './charts';
+import { CARBON_PAIR, STACKS, costPair, paddedRange, pairSeries, stackedSeries, tickLabels } from './charts';
 
 describe('stackedSeries', () => {
   it('stacks sources upwards and sinks downwards, cumulatively per bucket', () => {
@@ -45,5 +45,14 @@ describe('paddedRange', () => {
   it('pads a single bucket by half an hour and has no range without buckets', () => {
     expect(paddedRange([7200])).toEqual([5400, 9000]);
     expect(paddedRange([])).toBeNull();
+  });
+});
+
+describe('tickLabels', () => {
+  it('gives small steps the digits that tell them apart', () => {
+    expect(tickLabels([0, 0.0002, 0.0004, 0.0006])).toEqual(['0.0000', '0.0002', '0.0004', '0.0006']);
+  });
+  it('keeps whole steps whole', () => {
+    expect(tickLabels([0, 20, 40])).toEqual(['0', '20', '40']);
   });
 });

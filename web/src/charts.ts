@@ -137,6 +137,14 @@ export function pairChart(target: HTMLElement, buckets: LedgerBucket[], pair: Pa
   return new uPlot(options, data, target);
 }
 
+/** Axis labels with the digits their spacing needs: uPlot's own rounded a running total of
+ * 0.0002-apart ticks to "0.001, 0, 0". */
+export function tickLabels(ticks: number[]): string[] {
+  const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : Math.abs(ticks[0] ?? 0);
+  const digits = step > 0 && step < 1 ? Math.min(8, Math.ceil(-Math.log10(step))) : 0;
+  return ticks.map((v) => v.toFixed(digits));
+}
+
 /** One y axis of a lines chart: its scale's name, label, and side (3 left, 1 right). */
 export interface Axis {
   scale: string;
@@ -158,7 +166,7 @@ export function linesChart(
     height: 260,
     title: options.title,
     scales: { x: { time: true } },
-    axes: [{}, ...options.axes.map((a) => ({ scale: a.scale, label: a.label, side: a.side, grid: { show: a.side === 3 } }))],
+    axes: [{}, ...options.axes.map((a) => ({ scale: a.scale, label: a.label, side: a.side, grid: { show: a.side === 3 }, values: (_u: uPlot, ticks: number[]) => tickLabels(ticks) }))],
     series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: 2, scale: l.scale, paths, points: { show: false } }))],
   };
   return new uPlot(settings, [xs, ...lines.map((l) => l.values)] as AlignedData, target);
