@@ -166,7 +166,7 @@ export function linesChart(
     height: 260,
     title: options.title,
     scales: { x: { time: true } },
-    axes: [{}, ...options.axes.map((a) => ({ scale: a.scale, label: a.label, side: a.side, grid: { show: a.side === 3 }, values: (_u: uPlot, ticks: number[]) => tickLabels(ticks) }))],
+    axes: [{}, ...options.axes.map((a) => ({ scale: a.scale, label: a.label, side: a.side, grid: { show: a.side === 3 }, size: 70, values: (_u: uPlot, ticks: number[]) => tickLabels(ticks) }))],
     series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: 2, scale: l.scale, paths, points: { show: false } }))],
   };
   return new uPlot(settings, [xs, ...lines.map((l) => l.values)] as AlignedData, target);
