@@ -345,15 +345,19 @@ def twin_signals(plans: ShardPlans, signals: TickSignals) -> TickSignals:
 
 # Decisions ---------------------------------------------------------------------------------
 
-_RECORDED: dict[int, tuple[int, str]] = {}
-"""Per device, the interval (start, Unix s) and plan whose decision this process recorded."""
-_RECORDED_MAX = 1_000_000
+_RECORDED: dict[tuple[int, int], tuple[tuple[Any, ...], bytes]] = {}
+"""Per shard, the plans (cache token) and intervals whose decisions this process recorded:
+a tick in the same intervals of the same plans writes nothing, without a look at any device."""
 
 
 def decisions_record(data: ShardData, plans: ShardPlans, k: IntArray, dispatch: Dispatch) -> int:
     """Record the action each followed device takes in its current interval, once per device,
     interval and plan (a new plan's action for the same interval replaces the record). Returns
     the number of records written."""
+    shard = _range(data)
+    seen = (plans.token, k.tobytes())
+    if _RECORDED.get(shard) == seen:
+        return 0
     pop = data.population
     powers: dict[str, tuple[Any, FloatArray]] = {
         "battery": (pop.batteries, dispatch.battery_w),
@@ -373,14 +377,7 @@ def decisions_record(data: ShardData, plans: ShardPlans, k: IntArray, dispatch: 
         homes = bundle.home_index[rows]
         starts = (plans.start_s[homes] + k[homes] * INTERVAL_S).astype(np.int64)
         device_ids = bundle.device_id[rows]
-        fresh = np.array([
-            _RECORDED.get(d) != (s, plans.plan_hash[h])
-            for d, s, h in zip(device_ids.tolist(), starts.tolist(), homes.tolist(), strict=True)
-        ], dtype=np.bool_)  # fmt: skip
-        if not fresh.any():
-            continue
-        homes, starts, device_ids = homes[fresh], starts[fresh], device_ids[fresh]
-        setpoint = power[rows[fresh]]
+        setpoint = power[rows]
         cost, grams = expected_effect(
             kind,
             setpoint,
@@ -401,16 +398,12 @@ def decisions_record(data: ShardData, plans: ShardPlans, k: IntArray, dispatch: 
         columns["expected_cost"] += cost.tolist()
         columns["expected_carbon_g"] += grams.tolist()
     count = len(columns["device_id"])
-    if not count:
-        return 0
-    columns["source"] = [DecisionSource.SIMULATED.value] * count
-    _decisions_upsert(columns)
-    if len(_RECORDED) > _RECORDED_MAX:
-        _RECORDED.clear()
-    for device_id, start, plan in zip(
-        columns["device_id"], columns["interval_start"], columns["plan_hash"], strict=True
-    ):
-        _RECORDED[device_id] = (int(start.timestamp()), plan)
+    if count:
+        columns["source"] = [DecisionSource.SIMULATED.value] * count
+        _decisions_upsert(columns)
+    if len(_RECORDED) >= _CACHE_MAX:
+        _RECORDED.pop(next(iter(_RECORDED)))
+    _RECORDED[shard] = seen
     return count
 
 
